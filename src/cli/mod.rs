@@ -1,0 +1,2 @@
+//! (placeholder: see ARCHITECTURE.md)
+pub fn main() -> i32 { 0 }
