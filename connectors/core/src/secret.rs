@@ -1,0 +1,1 @@
+//! Secrets by reference (placeholder: filled by the daemon-plumbing work).
