@@ -1,5 +1,7 @@
 # Copyright 2026 odoo-channels contributors
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
+# "installable": True is kept explicit, as in every OCA manifest.
+# pylint: disable=manifest-superfluous-key
 {
     "name": "Channel Sync",
     "summary": "Monitor and steer the odoo-channels multichannel daemon "

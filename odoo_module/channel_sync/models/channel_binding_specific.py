@@ -15,7 +15,6 @@ class ChannelBindingSpecific(models.Model):
 
     binding_id = fields.Many2one(
         comodel_name="channel.product.binding",
-        string="Binding",
         required=True,
         index=True,
         ondelete="cascade",

@@ -143,7 +143,7 @@ class ChannelChannel(models.Model):
     quarantine_open_count = fields.Integer(
         string="Held in Quarantine", compute="_compute_counts"
     )
-    order_count = fields.Integer(string="Order Count", compute="_compute_counts")
+    order_count = fields.Integer(compute="_compute_counts")
     run_count = fields.Integer(string="Sync Run Count", compute="_compute_counts")
     last_sync_at = fields.Datetime(
         string="Last Sync",
@@ -294,7 +294,7 @@ class ChannelChannel(models.Model):
     # ------------------------------------------------------------------
     def _action_open(self, xmlid, extra_domain=None, extra_context=None):
         self.ensure_one()
-        action = self.env["ir.actions.act_window"]._for_xml_id(xmlid)
+        action = self.env["ir.actions.actions"]._for_xml_id(xmlid)
         action["domain"] = [("channel_id", "=", self.id)] + (extra_domain or [])
         action["context"] = {
             "default_channel_id": self.id,

@@ -151,7 +151,6 @@ class ChannelProductBinding(models.Model):
         '"value": "cotton"}].',
     )
     shopify_collections = fields.Char(
-        string="Shopify Collections",
         help="Comma-separated collection handles, e.g. summer-sale,shoes.",
     )
     # Walmart

@@ -11,12 +11,10 @@ class ProductTemplate(models.Model):
     channel_binding_ids = fields.One2many(
         comodel_name="channel.product.binding",
         inverse_name="product_tmpl_id",
-        string="Channel Bindings",
         readonly=True,
         groups="channel_sync.group_channel_user",
     )
     channel_binding_count = fields.Integer(
-        string="Channel Binding Count",
         compute="_compute_channel_binding_count",
         groups="channel_sync.group_channel_user",
     )
@@ -28,7 +26,7 @@ class ProductTemplate(models.Model):
 
     def action_view_channel_bindings(self):
         self.ensure_one()
-        action = self.env["ir.actions.act_window"]._for_xml_id(
+        action = self.env["ir.actions.actions"]._for_xml_id(
             "channel_sync.channel_product_binding_action"
         )
         action["domain"] = [("product_tmpl_id", "=", self.id)]
@@ -45,11 +43,9 @@ class ProductProduct(models.Model):
     channel_binding_ids = fields.One2many(
         comodel_name="channel.product.binding",
         inverse_name="product_id",
-        string="Channel Bindings",
         groups="channel_sync.group_channel_user",
     )
     channel_binding_count = fields.Integer(
-        string="Channel Binding Count",
         compute="_compute_channel_binding_count",
         groups="channel_sync.group_channel_user",
     )
@@ -61,7 +57,7 @@ class ProductProduct(models.Model):
 
     def action_view_channel_bindings(self):
         self.ensure_one()
-        action = self.env["ir.actions.act_window"]._for_xml_id(
+        action = self.env["ir.actions.actions"]._for_xml_id(
             "channel_sync.channel_product_binding_action"
         )
         action["domain"] = [("product_id", "=", self.id)]

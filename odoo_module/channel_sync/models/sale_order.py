@@ -48,7 +48,6 @@ class SaleOrder(models.Model):
         "ships it from its own stock (FBA, WFS...).",
     )
     channel_service_level = fields.Char(
-        string="Channel Service Level",
         copy=False,
         help="Shipping service level requested on the channel "
         "(e.g. Standard, Expedited, Prime, TwoDay).",
