@@ -8,6 +8,7 @@
 #      crons, manifest, related fields, labels vs models and Odoo 19 captures
 #   4. the checker's own tests (it must be able to fail)
 #   5. every .py compiles with CPython 3.10, 3.11 and 3.12
+#   6. README.rst renders without a docutils warning (OCA's README check)
 #
 # The tools live in a cached venv ($CHANNEL_SYNC_VENV, default
 # ~/.cache/odoo-channels/addon-venv), rebuilt when the pins below change.
@@ -18,7 +19,7 @@ ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 ADDONS="$ROOT/odoo_module"
 VENV="${CHANNEL_SYNC_VENV:-$HOME/.cache/odoo-channels/addon-venv}"
 # pylint-odoo 10.0.12 is built for pylint 4.0.x / astroid 4.0.x.
-PINS="pylint-odoo==10.0.12 pylint==4.0.10 astroid==4.0.4 lxml==6.1.3"
+PINS="pylint-odoo==10.0.12 pylint==4.0.10 astroid==4.0.4 lxml==6.1.3 docutils==0.21.2"
 BASE_PYTHON="${CHANNEL_SYNC_PYTHON:-python3}"
 
 passed=0
@@ -140,6 +141,30 @@ PY
         fi
     fi
 done
+
+# --- 6. README.rst --------------------------------------------------------
+step "README.rst renders (docutils)"
+if "$VENV/bin/python" - "$ADDONS/channel_sync/README.rst" <<'PY'
+import io
+import sys
+
+import docutils.core
+
+stream = io.StringIO()
+with open(sys.argv[1], encoding="utf-8") as handle:
+    docutils.core.publish_string(
+        handle.read(),
+        writer_name="html",
+        settings_overrides={"warning_stream": stream, "report_level": 2, "halt_level": 5},
+    )
+print(stream.getvalue() or "no docutils warning")
+sys.exit(1 if stream.getvalue() else 0)
+PY
+then
+    ok "README.rst renders"
+else
+    ko "README.rst"
+fi
 
 # --- summary --------------------------------------------------------------
 echo
