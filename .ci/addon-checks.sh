@@ -55,6 +55,13 @@ if (cd "$ROOT" && "$VENV/bin/python" -m pylint --rcfile=odoo_module/.pylintrc \
 else
     ko "pylint-odoo"
 fi
+step "pylint on odoo_module/tools (same rules, without the Odoo-specific ones)"
+if (cd "$ROOT" && "$VENV/bin/python" -m pylint --rcfile=odoo_module/.pylintrc \
+        --disable=odoolint odoo_module/tools); then
+    ok "pylint tools clean"
+else
+    ko "pylint tools"
+fi
 
 # --- 2. XML well formed ---------------------------------------------------
 step "XML well formed"

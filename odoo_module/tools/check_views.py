@@ -96,6 +96,8 @@ EXPRESSION_NAMES = {
     "allowed_company_ids", "company_id", "company_ids", "user", "len",
 }
 MODIFIERS = ("invisible", "readonly", "required", "column_invisible")
+# Names whose attributes are not fields of the view's model.
+NAMESPACES = ("parent", "context", "datetime", "relativedelta", "time", "user")
 SUBVIEW_TAGS = {"list", "form", "kanban", "graph", "pivot", "calendar"}
 ACL_HEADER = [
     "id", "name", "model_id:id", "group_id:id",
@@ -231,7 +233,8 @@ def parse_python_models(addon: Path, problems: Problems):
                 ftype = FIELD_TYPES[value.func.attr]
                 kwargs = {kw.arg: kw.value for kw in value.keywords if kw.arg}
                 comodel = _const(kwargs.get("comodel_name")) if "comodel_name" in kwargs else None
-                if ftype in ("many2one", "one2many", "many2many") and comodel is None and value.args:
+                relational = ftype in ("many2one", "one2many", "many2many")
+                if relational and comodel is None and value.args:
                     comodel = _const(value.args[0])
                 string = _const(kwargs["string"]) if "string" in kwargs else None
                 if string is None:
@@ -369,7 +372,9 @@ def check_python_fields(reg: Registry, own: dict[str, Model], depends, problems:
             inverse = field.extra.get("inverse_name")
             if field.type == "one2many" and field.comodel and inverse:
                 if field.comodel in reg.models and reg.field(field.comodel, inverse) is None:
-                    problems.add(where, f"field {fname}: inverse_name {inverse!r} not on {field.comodel}")
+                    problems.add(
+                        where, f"field {fname}: inverse_name {inverse!r} not on {field.comodel}"
+                    )
             currency = field.extra.get("currency_field")
             if field.type == "monetary":
                 currency = currency or "currency_id"
@@ -460,7 +465,8 @@ class XmlIds:
                 return None
             model = self.defined[local]
             if expect_model and model not in expect_model:
-                problems.add(where, f"ref {xmlid!r} is a {model}, expected {' or '.join(expect_model)}")
+                expected = " or ".join(expect_model)
+                problems.add(where, f"ref {xmlid!r} is a {model}, expected {expected}")
             return model
         if local.startswith("model_"):
             if self.model_from_xmlid(local, reg, own_only=False) is None:
@@ -504,7 +510,7 @@ def expression_names(expr, where, problems: Problems):
         if isinstance(node, ast.Name) and id(node) not in parents:
             names.add(node.id)
         elif isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name):
-            if node.value.id not in ("parent", "context", "datetime", "relativedelta", "time", "user"):
+            if node.value.id not in NAMESPACES:
                 names.add(node.value.id)
     return names - EXPRESSION_NAMES
 
@@ -640,13 +646,17 @@ class ViewChecker:
                 if self.reg.models[model].own or model in self.reg.own:
                     self.problems.add(here, f"{name} is not a method of {model}")
                 else:
-                    self.problems.add(here, f"cannot verify method {name} of standard model {model}")
+                    self.problems.add(
+                        here, f"cannot verify method {name} of standard model {model}"
+                    )
             if name.startswith("_"):
                 self.problems.add(here, f"private method {name} cannot be a button")
         elif btype == "action" and name:
             match = PERCENT_REF_RE.fullmatch(name)
             xmlid = match.group(1) if match else name
-            self.ids.check(xmlid, here, self.problems, self.reg, expect_model=("ir.actions.act_window",))
+            self.ids.check(
+                xmlid, here, self.problems, self.reg, expect_model=("ir.actions.act_window",)
+            )
 
 
 def field_text(record, name):
@@ -757,7 +767,8 @@ def check_record(record, rel, checker: ViewChecker, ids: XmlIds, reg: Registry,
             group_bys, defaults = context_group_bys(context.text, where, problems)
             for path in group_bys:
                 checker.check_path(res_model, path, f"{where} context group_by")
-            actions.append((where, search_view.get("ref") if search_view is not None else None, defaults))
+            search_ref = search_view.get("ref") if search_view is not None else None
+            actions.append((where, search_ref, defaults))
     elif model == "ir.rule":
         rule_model = field_text(record, "model_id")
         domain = field_text(record, "domain_force")
@@ -820,7 +831,9 @@ def check_acl(path: Path, rel, ids: XmlIds, reg: Registry, problems: Problems, o
         ids.define(record["id"], "ir.model.access", where, problems)
         model_ref = record["model_id:id"]
         local = model_ref.split(".")[-1]
-        model = ids.model_from_xmlid(local, reg, own_only=False) if local.startswith("model_") else None
+        model = None
+        if local.startswith("model_"):
+            model = ids.model_from_xmlid(local, reg, own_only=False)
         if model is None:
             if not reg.reference_missing or "." not in model_ref:
                 problems.add(where, f"model {model_ref!r} does not exist")
@@ -870,7 +883,8 @@ def find_reference(explicit):
     if explicit:
         candidates.append(Path(explicit))
     if os.environ.get("ODOO_CHANNELS_SHARED"):
-        candidates.append(Path(os.environ["ODOO_CHANNELS_SHARED"]) / "odoo-reference/19.0/fields_get")
+        shared = Path(os.environ["ODOO_CHANNELS_SHARED"])
+        candidates.append(shared / "odoo-reference/19.0/fields_get")
     candidates.append(REPO_ROOT.parent / "shared/odoo-reference/19.0/fields_get")
     for candidate in candidates:
         if candidate.is_dir():
@@ -887,7 +901,7 @@ def main(argv=None):
     module = addon.name
     problems = Problems()
 
-    manifest, listed = manifest_of(addon, problems)
+    _manifest, listed = manifest_of(addon, problems)
     own, depends = parse_python_models(addon, problems)
     ref_dir = find_reference(args.reference)
     reference = load_reference(ref_dir)
@@ -933,7 +947,9 @@ def main(argv=None):
         if search_ref and defaults:
             names = checker.search_names.get(search_ref.split(".")[-1], set())
             for name in sorted(defaults - names):
-                problems.add(where, f"search_default_{name}: no filter or field {name!r} in {search_ref}")
+                problems.add(
+                    where, f"search_default_{name}: no filter or field {name!r} in {search_ref}"
+                )
 
     # every XML file of the addon, listed or not, must be well formed
     for path in sorted(addon.rglob("*.xml")):

@@ -173,7 +173,8 @@ class CheckViewsTest(unittest.TestCase):
         self.edit(
             "models/channel_sync_run.py",
             "    _counts_positive = models.Constraint(",
-            '    _sql_constraints = [("x", "CHECK(1=1)", "x")]\n    _counts_positive = models.Constraint(',
+            '    _sql_constraints = [("x", "CHECK(1=1)", "x")]\n'
+            "    _counts_positive = models.Constraint(",
         )
         self.assertProblem(r"_sql_constraints is ignored by Odoo 19")
 
