@@ -10,7 +10,6 @@
     "category": "Sales",
     "website": "https://github.com/odoo-channels/odoo-channels",
     "author": "odoo-channels contributors",
-    "maintainers": ["odoo-channels"],
     "license": "LGPL-3",
     "application": True,
     "installable": True,
