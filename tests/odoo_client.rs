@@ -1426,3 +1426,68 @@ async fn a_redirect_is_reported_not_followed() {
     );
     assert_eq!(count(&server, "/jsonrpc").await, 1);
 }
+
+#[tokio::test]
+async fn inspect_reports_user_company_warehouses_products_and_addon() {
+    let server = MockServer::start().await;
+    Mock::given(common("version"))
+        .respond_with(jsonrpc_result(version_info("19.0")))
+        .mount(&server)
+        .await;
+    Mock::given(common("authenticate"))
+        .respond_with(jsonrpc_result(json!(2)))
+        .mount(&server)
+        .await;
+    let answers = [
+        (
+            "/json/2/res.users/read",
+            json!([{"id": 2, "name": "Mitchell Admin", "login": "admin", "company_id": [1, "YourCompany"]}]),
+        ),
+        (
+            "/json/2/stock.warehouse/search_read",
+            json!([{"id": 1, "code": "WH", "name": "YourCompany"}, {"id": 3, "code": "WH2", "name": "WH2"}]),
+        ),
+        ("/json/2/product.product/search_count", json!(12)),
+        (
+            "/json/2/ir.module.module/search_read",
+            json!([{"id": 500, "state": "to upgrade"}]),
+        ),
+    ];
+    for (p, v) in answers {
+        Mock::given(path(p))
+            .respond_with(ResponseTemplate::new(200).set_body_json(v))
+            .mount(&server)
+            .await;
+    }
+    let c = client(&server).await;
+    let f = odoo_channels::odoo::diagnostics::inspect(&c).await;
+    use odoo_channels::odoo::diagnostics::{AddonState, Severity};
+    assert_eq!(f.server_version.as_deref(), Some("19.0"));
+    assert_eq!(f.protocol, Some(Protocol::Json2));
+    let user = f.user.as_ref().unwrap();
+    assert_eq!(
+        (user.id, user.name.as_str(), user.login.as_str()),
+        (2, "Mitchell Admin", "admin")
+    );
+    let company = f.company.as_ref().unwrap();
+    assert_eq!((company.id, company.name.as_str()), (1, "YourCompany"));
+    let codes: Vec<&str> = f.warehouses.iter().map(|w| w.code.as_str()).collect();
+    assert_eq!(codes, ["WH", "WH2"]);
+    assert_eq!(f.storable_products, Some(12));
+    assert_eq!(f.addon_channel_sync, Some(AddonState::ToUpgrade));
+    assert!(f.is_ok(), "{:?}", f.problems);
+    assert_eq!(f.worst(), Some(Severity::Warning));
+    assert!(f.problems.iter().any(|p| p.message.contains("pending")));
+    // The storable count used the version map's domain.
+    let req = server
+        .received_requests()
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|r| r.url.path() == "/json/2/product.product/search_count")
+        .unwrap();
+    assert_eq!(
+        rpc_body(&req)["domain"],
+        json!([["is_storable", "=", true]])
+    );
+}
