@@ -1491,3 +1491,51 @@ async fn inspect_reports_user_company_warehouses_products_and_addon() {
         json!([["is_storable", "=", true]])
     );
 }
+
+#[tokio::test]
+async fn retry_after_is_honoured_within_the_cap_and_a_longer_wait_fails_now() {
+    let server = odoo("19.0").await;
+    let mut s = settings(&server.uri());
+    s.retry.max_delay = Duration::from_millis(1500);
+    let c = OdooClient::connect(s).await.unwrap();
+    Mock::given(path("/json/2/res.partner/search_count"))
+        .respond_with(fail_then(
+            1,
+            ResponseTemplate::new(429).insert_header("retry-after", "1"),
+            ResponseTemplate::new(200).set_body_json(json!(3)),
+        ))
+        .mount(&server)
+        .await;
+    let start = std::time::Instant::now();
+    assert_eq!(
+        c.search_count("res.partner", &Domain::new(), None)
+            .await
+            .unwrap(),
+        3
+    );
+    assert!(
+        start.elapsed() >= Duration::from_secs(1),
+        "{:?}",
+        start.elapsed()
+    );
+
+    Mock::given(path("/json/2/res.partner/search"))
+        .respond_with(ResponseTemplate::new(503).insert_header("retry-after", "120"))
+        .mount(&server)
+        .await;
+    let e = c
+        .search("res.partner", &Domain::new(), &SearchOpts::default())
+        .await
+        .unwrap_err();
+    match &e {
+        OdooError::Retryable {
+            kind: RetryKind::Http(503),
+            retry_after,
+            ..
+        } => {
+            assert_eq!(*retry_after, Some(Duration::from_secs(120)))
+        }
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(count(&server, "/json/2/res.partner/search").await, 1);
+}

@@ -154,15 +154,28 @@ impl Wire {
                         .get(reqwest::header::CONTENT_TYPE)
                         .and_then(|v| v.to_str().ok())
                         .map(str::to_owned);
+                    let retry_after = resp
+                        .headers()
+                        .get(reqwest::header::RETRY_AFTER)
+                        .and_then(|v| v.to_str().ok())
+                        .and_then(|v| v.trim().parse::<u64>().ok())
+                        .map(Duration::from_secs);
                     match resp.bytes().await {
                         Ok(body) => {
-                            return transport::decode_response(
+                            let mut r = transport::decode_response(
                                 protocol,
                                 expect,
                                 status,
                                 ct.as_deref(),
                                 &body,
                             );
+                            if let Err(OdooError::Retryable {
+                                retry_after: ra, ..
+                            }) = &mut r
+                            {
+                                *ra = retry_after;
+                            }
+                            return r;
                         }
                         Err(e) => Err(net_error(&e, &url, timeout)),
                     }
@@ -187,9 +200,22 @@ impl Wire {
         match expect.kind {
             CallKind::Write => attempt().await,
             CallKind::Read => {
+                let cap = self.retry.max_delay;
                 attempt
                     .retry(self.backoff())
                     .when(OdooError::is_retryable)
+                    // Honour Retry-After within our cap; a longer wait fails now, so the caller's
+                    // schedule decides rather than a read blocking for minutes.
+                    .adjust(move |e, next| match (e, next) {
+                        (
+                            OdooError::Retryable {
+                                retry_after: Some(ra),
+                                ..
+                            },
+                            Some(d),
+                        ) => (*ra <= cap).then(|| d.max(*ra)),
+                        (_, next) => next,
+                    })
                     .notify(|e, after| {
                         tracing::warn!(call = %expect.call, error = %e, retry_in = ?after, "Odoo read failed, retrying");
                     })
@@ -231,6 +257,7 @@ fn net_error(e: &reqwest::Error, url: &str, timeout: Duration) -> OdooError {
             kind: RetryKind::Connect,
             message: format!("cannot connect to {url}: {detail}"),
             fault: None,
+            retry_after: None,
         }
     } else if e.is_timeout() {
         OdooError::Timeout { after: timeout }
@@ -239,6 +266,7 @@ fn net_error(e: &reqwest::Error, url: &str, timeout: Duration) -> OdooError {
             kind: RetryKind::ConnectionLost,
             message: format!("connection to {url} lost: {detail}"),
             fault: None,
+            retry_after: None,
         }
     }
 }

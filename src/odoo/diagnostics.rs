@@ -424,6 +424,7 @@ mod tests {
             kind: RetryKind::Connect,
             message: "connection refused".into(),
             fault: None,
+            retry_after: None,
         };
         assert!(
             connect_problem(&s, &unreachable)

@@ -204,6 +204,8 @@ pub enum OdooError {
         kind: RetryKind,
         message: String,
         fault: Option<Box<Fault>>,
+        /// The server's `Retry-After` (429/503), in seconds form.
+        retry_after: Option<Duration>,
     },
     /// A write that may or may not have been applied. Re-check by the binding key, then act.
     #[error("outcome of write {call} is unknown ({cause}); re-check before acting again")]
@@ -403,6 +405,7 @@ pub(crate) fn classify(fault: Fault) -> OdooError {
             kind: RetryKind::SerializationFailure,
             message: m,
             fault: Some(b(fault)),
+            retry_after: None,
         };
     }
     match name.as_str() {

@@ -395,6 +395,7 @@ fn transient_status(status: u16, body: &[u8]) -> Option<OdooError> {
         kind: RetryKind::Http(status),
         message: excerpt(body),
         fault: None,
+        retry_after: None,
     })
 }
 
@@ -516,7 +517,18 @@ pub fn decode_jsonrpc(
         _ => return Err(bare_status(Protocol::JsonRpc, status, body, "JSON-RPC")),
     };
     let Some(error) = envelope.get("error") else {
-        return Ok(envelope.get("result").cloned().unwrap_or(Value::Null));
+        if let Some(result) = envelope.get("result") {
+            return Ok(result.clone());
+        }
+        // Odoo leaves `result` out when the method returned None; anything else without
+        // `result` is not Odoo talking.
+        if envelope.get("jsonrpc").and_then(Value::as_str) == Some("2.0") {
+            return Ok(Value::Null);
+        }
+        return Err(OdooError::protocol(
+            format!("not a JSON-RPC answer: {}", excerpt(body)),
+            Some(status),
+        ));
     };
     let Value::Object(error) = error else {
         return Err(OdooError::protocol(
@@ -714,6 +726,17 @@ mod tests {
     }
 
     #[test]
+    fn jsonrpc_none_needs_the_envelope() {
+        let none = br#"{"jsonrpc": "2.0", "id": 20}"#;
+        assert_eq!(decode_jsonrpc(200, None, none).unwrap(), Value::Null);
+        let alien = br#"{"status": "ok"}"#;
+        assert!(matches!(
+            decode_jsonrpc(200, None, alien),
+            Err(OdooError::Protocol { .. })
+        ));
+    }
+
+    #[test]
     fn write_outcomes_are_judged() {
         let w = Expect::write("sale.order", "action_confirm");
         let r = Expect::read("sale.order", "read");
@@ -722,6 +745,7 @@ mod tests {
                 kind: RetryKind::ConnectionLost,
                 message: "reset".into(),
                 fault: None,
+                retry_after: None,
             })
         };
         assert!(settle(&w, lost()).unwrap_err().is_ambiguous());
