@@ -139,8 +139,21 @@ pub struct Allocator {
     by_priority: Vec<usize>,
     /// Contiguous ranges of `by_priority` with equal priority, highest first.
     tiers: Vec<(usize, usize)>,
-    /// Per warehouse slot: how many channels sell from it (drawing order in strict mode).
-    sharers: [u32; 64],
+    /// Strict mode, precomputed from the rules: the enabled channels of each tier grouped by
+    /// identical warehouse set (channels in one group share capacity exactly), tiers in order.
+    groups: Vec<Group>,
+    /// Warehouse slots by how many enabled channels sell from them, least shared first: the
+    /// order strict mode draws units in, so contested stock stays for channels without an
+    /// alternative.
+    draw_order: Vec<u8>,
+    /// Every enabled channel sells from the same warehouses.
+    single_pool: bool,
+}
+
+#[derive(Debug, Clone)]
+struct Group {
+    set: u64,
+    members: Vec<usize>,
 }
 
 /// Warehouse slots are bits of a `u64`.
@@ -172,7 +185,7 @@ impl Allocator {
                 start = k;
             }
         }
-        let mut sharers = [0u32; 64];
+        let mut sharers = [0u32; MAX_WAREHOUSES];
         for r in rules.iter().filter(|r| r.enabled) {
             for (w, s) in sharers.iter_mut().enumerate() {
                 if r.warehouses & (1u64 << w) != 0 {
@@ -180,12 +193,38 @@ impl Allocator {
                 }
             }
         }
+        let mut draw_order: Vec<u8> = (0..MAX_WAREHOUSES as u8).collect();
+        draw_order.sort_by_key(|&w| (sharers[w as usize], w));
+        let mut groups: Vec<Group> = Vec::new();
+        for &(start, end) in &tiers {
+            let first_group = groups.len();
+            for &c in &by_priority[start..end] {
+                if !rules[c].enabled {
+                    continue;
+                }
+                let set = rules[c].warehouses;
+                match groups[first_group..].iter_mut().find(|g| g.set == set) {
+                    Some(g) => g.members.push(c),
+                    None => groups.push(Group {
+                        set,
+                        members: vec![c],
+                    }),
+                }
+            }
+        }
+        let mut sets = rules.iter().filter(|r| r.enabled).map(|r| r.warehouses);
+        let single_pool = match sets.next() {
+            Some(first) => sets.all(|s| s == first),
+            None => true,
+        };
         Ok(Allocator {
             policy,
             rules,
             by_priority,
             tiers,
-            sharers,
+            groups,
+            draw_order,
+            single_pool,
         })
     }
 
@@ -311,8 +350,8 @@ impl Allocator {
         scratch: &mut Scratch,
         out: &mut [Offer],
     ) {
-        let wanted: i64 = out.iter().map(|o| o.qty).sum();
-        if self.single_pool() {
+        if self.single_pool {
+            let wanted: i64 = out.iter().map(|o| o.qty).sum();
             let pool = self
                 .rules
                 .iter()
@@ -323,80 +362,55 @@ impl Allocator {
                 return; // Nothing contended: every channel gets what its rules say.
             }
         }
-        // Draw order for channel units: least shared first, so contested stock stays available
-        // to the channels that have no alternative.
-        let mut order: [u8; MAX_WAREHOUSES] = [0; MAX_WAREHOUSES];
-        let nw = scratch.avail.len();
-        for (i, o) in order.iter_mut().enumerate().take(nw) {
-            *o = i as u8;
-        }
-        order[..nw].sort_by_key(|&w| (self.sharers[w as usize], w));
-
-        for &(start, end) in &self.tiers {
-            let tier = &self.by_priority[start..end];
-            // Group the tier by warehouse set: channels in one group share capacity exactly.
-            let mut done_mask: u128 = 0; // bit i: tier member i already handled (≤ 128 channels)
-            for (i, &c) in tier.iter().enumerate() {
-                if done_mask & (1u128 << i) != 0 {
-                    continue;
+        let nw = scratch.avail.len() as u8;
+        for group in &self.groups {
+            let set = group.set;
+            // Pending orders and product safety may be served from any warehouse, so every
+            // group leaves them in its own warehouses: then every set of channels can be
+            // served together (Hall's condition), whatever warehouses they share.
+            let mut in_set = 0i64;
+            for (w, a) in scratch.avail.iter().enumerate() {
+                if set & (1u64 << w) != 0 {
+                    in_set += a;
                 }
-                let set = self.rules[c].warehouses;
-                scratch.members.clear();
-                for (j, &d) in tier.iter().enumerate().skip(i) {
-                    if self.rules[d].warehouses == set {
-                        scratch.members.push(d);
-                        done_mask |= 1u128 << j;
-                    }
-                }
-                // Pending orders and product safety may be served from any warehouse, so every
-                // group leaves them in its own warehouses: then every set of channels can be
-                // served together (Hall's condition), whatever warehouses they share.
-                let capacity: i64 = (order[..nw]
-                    .iter()
-                    .filter(|&&w| set & (1u64 << w) != 0)
-                    .map(|&w| scratch.avail[w as usize])
-                    .sum::<i64>()
-                    - deduct)
-                    .max(0);
-                let m = scratch.members.len();
-                for k in 0..m {
-                    let d = scratch.members[k];
-                    scratch.caps[k] = out[d].qty.min(out[d].pool);
-                    scratch.weights[k] = self.weight(d, sku);
-                }
-                divide_capped(
-                    capacity,
-                    &scratch.caps[..m],
-                    &scratch.weights[..m],
-                    &mut scratch.share[..m],
-                );
-                let mut taken = 0i64;
-                for k in 0..m {
-                    let d = scratch.members[k];
-                    let got = scratch.share[k];
-                    if got < out[d].qty {
-                        out[d].qty = got;
-                        out[d].reason = if got == 0 {
-                            Reason::StrictNoneLeft
-                        } else {
-                            Reason::StrictShare
-                        };
-                    }
-                    taken += got;
-                }
-                // Take the group's units out of its warehouses.
-                for &w in &order[..nw] {
-                    if taken == 0 {
-                        break;
-                    }
-                    if set & (1u64 << w) != 0 {
-                        let t = taken.min(scratch.avail[w as usize]);
-                        scratch.avail[w as usize] -= t;
-                        taken -= t;
-                    }
-                }
-                debug_assert_eq!(taken, 0, "a group took more than its warehouses hold");
             }
+            let capacity = (in_set - deduct).max(0);
+            let m = group.members.len();
+            for (k, &d) in group.members.iter().enumerate() {
+                scratch.caps[k] = out[d].qty.min(out[d].pool);
+                scratch.weights[k] = self.weight(d, sku);
+            }
+            divide_capped(
+                capacity,
+                &scratch.caps[..m],
+                &scratch.weights[..m],
+                &mut scratch.share[..m],
+            );
+            let mut taken = 0i64;
+            for (k, &d) in group.members.iter().enumerate() {
+                let got = scratch.share[k];
+                if got < out[d].qty {
+                    out[d].qty = got;
+                    out[d].reason = if got == 0 {
+                        Reason::StrictNoneLeft
+                    } else {
+                        Reason::StrictShare
+                    };
+                }
+                taken += got;
+            }
+            // Take the group's units out of its warehouses, least shared first.
+            for &w in &self.draw_order {
+                if taken == 0 {
+                    break;
+                }
+                if w < nw && set & (1u64 << w) != 0 {
+                    let t = taken.min(scratch.avail[w as usize]);
+                    scratch.avail[w as usize] -= t;
+                    taken -= t;
+                }
+            }
+            debug_assert_eq!(taken, 0, "a group took more than its warehouses hold");
         }
         // Minimums: a strict share below a channel's minimum lists nothing (the units stay
         // unlisted rather than moving to others, which keeps every offer monotone in stock).
@@ -405,19 +419,6 @@ impl Allocator {
                 out[c].qty = 0;
                 out[c].reason = Reason::BelowMinimum;
             }
-        }
-    }
-
-    /// True when every enabled channel sells from the same warehouses.
-    fn single_pool(&self) -> bool {
-        let mut sets = self
-            .rules
-            .iter()
-            .filter(|r| r.enabled)
-            .map(|r| r.warehouses);
-        match sets.next() {
-            Some(first) => sets.all(|s| s == first),
-            None => true,
         }
     }
 }
