@@ -1,2 +1,4 @@
 //! (placeholder: see ARCHITECTURE.md)
-pub fn main() -> i32 { 0 }
+pub fn main() -> i32 {
+    0
+}

@@ -414,7 +414,11 @@ pub fn shape_diff(expected: &Value, actual: &Value) -> Vec<String> {
 fn diff_at(path: &str, e: &Value, a: &Value, out: &mut Vec<String>) {
     let (ke, ka) = (kind(e), kind(a));
     if ke != ka {
-        out.push(format!("{path}: expected {ke} ({}), got {ka} ({})", brief(e), brief(a)));
+        out.push(format!(
+            "{path}: expected {ke} ({}), got {ka} ({})",
+            brief(e),
+            brief(a)
+        ));
         return;
     }
     match (e, a) {
@@ -459,7 +463,13 @@ mod tests {
 
     #[test]
     fn shape_diff_sees_types_keys_and_emptiness() {
-        assert!(shape_diff(&json!({"a": [1, "x"], "b": 1.0}), &json!({"a": [2, "y"], "b": 3.5})).is_empty());
+        assert!(
+            shape_diff(
+                &json!({"a": [1, "x"], "b": 1.0}),
+                &json!({"a": [2, "y"], "b": 3.5})
+            )
+            .is_empty()
+        );
         let d = shape_diff(&json!({"a": 1, "b": false}), &json!({"a": 1.0, "c": false}));
         assert_eq!(d.len(), 3, "{d:?}");
         assert!(!shape_diff(&json!([]), &json!([1])).is_empty());
@@ -471,7 +481,8 @@ mod tests {
         let mut vars = BTreeMap::new();
         vars.insert("p1".into(), json!(58));
         vars.insert("T".into(), json!("2026-11-22 22:54:38"));
-        let t = json!({"ids": ["{{p1}}"], "domain": [["write_date", ">=", "{{T}}"]], "s": "x{{p1}}y"});
+        let t =
+            json!({"ids": ["{{p1}}"], "domain": [["write_date", ">=", "{{T}}"]], "s": "x{{p1}}y"});
         assert_eq!(
             fill_template(&t, &vars).unwrap(),
             json!({"ids": [58], "domain": [["write_date", ">=", "2026-11-22 22:54:38"]], "s": "x58y"})
@@ -485,12 +496,39 @@ mod tests {
         vars.insert("p1".into(), json!(60));
         let rows = json!([{"id": 101, "product_id": [60, "x"], "lot_stock_id": [5, "WH/Stock"], "t": [1, 2]},
                           {"id": 102, "product_id": [61, "y"], "name": "EUR", "t": [3]}]);
-        assert_eq!(eval_bind("result[0].lot_stock_id[0]", &rows, &json!(5), &vars).unwrap(), json!(5));
-        assert_eq!(eval_bind("result[product_id[0] == {{p1}}].id", &rows, &json!(0), &vars).unwrap(), json!(101));
-        assert_eq!(eval_bind("result[name == 'EUR'].id", &rows, &json!(0), &vars).unwrap(), json!(102));
-        assert_eq!(eval_bind("all t", &rows, &json!([]), &vars).unwrap(), json!([1, 2, 3]));
-        assert_eq!(eval_bind("created", &json!([43]), &json!(43), &vars).unwrap(), json!(43));
-        assert_eq!(eval_bind("created", &json!([4, 5]), &json!([4, 5]), &vars).unwrap(), json!([4, 5]));
-        assert_eq!(eval_bind("result.res_id", &json!({"res_id": 9}), &json!(9), &vars).unwrap(), json!(9));
+        assert_eq!(
+            eval_bind("result[0].lot_stock_id[0]", &rows, &json!(5), &vars).unwrap(),
+            json!(5)
+        );
+        assert_eq!(
+            eval_bind(
+                "result[product_id[0] == {{p1}}].id",
+                &rows,
+                &json!(0),
+                &vars
+            )
+            .unwrap(),
+            json!(101)
+        );
+        assert_eq!(
+            eval_bind("result[name == 'EUR'].id", &rows, &json!(0), &vars).unwrap(),
+            json!(102)
+        );
+        assert_eq!(
+            eval_bind("all t", &rows, &json!([]), &vars).unwrap(),
+            json!([1, 2, 3])
+        );
+        assert_eq!(
+            eval_bind("created", &json!([43]), &json!(43), &vars).unwrap(),
+            json!(43)
+        );
+        assert_eq!(
+            eval_bind("created", &json!([4, 5]), &json!([4, 5]), &vars).unwrap(),
+            json!([4, 5])
+        );
+        assert_eq!(
+            eval_bind("result.res_id", &json!({"res_id": 9}), &json!(9), &vars).unwrap(),
+            json!(9)
+        );
     }
 }

@@ -147,7 +147,11 @@ impl VersionMap {
             move_done_qty_field: if ge17 { "quantity" } else { "quantity_done" },
             move_has_picked: ge17,
             move_line_done_qty_field: if ge17 { "quantity" } else { "qty_done" },
-            order_line_uom_field: if is19 { "product_uom_id" } else { "product_uom" },
+            order_line_uom_field: if is19 {
+                "product_uom_id"
+            } else {
+                "product_uom"
+            },
             order_line_taxes_field: if is19 { "tax_ids" } else { "tax_id" },
             users_groups_field: if is19 { "group_ids" } else { "groups_id" },
             orderpoint_has_qty_multiple: !is19,
@@ -155,7 +159,12 @@ impl VersionMap {
             validate_context_keys: if ge17 {
                 &["skip_backorder", "skip_sms", "skip_expired"]
             } else {
-                &["skip_backorder", "skip_sms", "skip_expired", "skip_immediate"]
+                &[
+                    "skip_backorder",
+                    "skip_sms",
+                    "skip_expired",
+                    "skip_immediate",
+                ]
             },
             message_post_returns_list: is19,
             api_keys_expire: ge18,
@@ -209,7 +218,10 @@ mod tests {
     #[test]
     fn parses_every_shape_of_version() {
         assert_eq!(OdooVersion::parse("19.0"), Some(OdooVersion::V19));
-        assert_eq!(OdooVersion::parse("saas~18.4"), Some(OdooVersion::new(18, 4)));
+        assert_eq!(
+            OdooVersion::parse("saas~18.4"),
+            Some(OdooVersion::new(18, 4))
+        );
         assert_eq!(OdooVersion::parse("17.0+e"), Some(OdooVersion::V17));
         assert_eq!(
             OdooVersion::from_version_info(&json!([19, 0, 0, "final", 0, ""])),

@@ -222,9 +222,7 @@ pub fn decode_response(body: &str) -> Result<Response, DecodeError> {
         let mut obj = match fault {
             Value::Object(o) => o,
             other => {
-                return Err(DecodeError::Xml(format!(
-                    "fault is not a struct: {other}"
-                )));
+                return Err(DecodeError::Xml(format!("fault is not a struct: {other}")));
             }
         };
         let code = obj.remove("faultCode").unwrap_or(Value::Null);
@@ -255,12 +253,21 @@ struct Document {
 /// One open element of the value being built.
 enum Frame {
     /// An open `<value>`: collects untyped text, or receives the typed child.
-    Value { text: String, typed: Option<Value> },
+    Value {
+        text: String,
+        typed: Option<Value>,
+    },
     /// An open scalar tag (`<int>`, `<string>`, …) collecting its text.
-    Scalar { tag: String, text: String },
+    Scalar {
+        tag: String,
+        text: String,
+    },
     Array(Vec<Value>),
     Struct(Map<String, Value>),
-    Member { name: Option<String>, value: Option<Value> },
+    Member {
+        name: Option<String>,
+        value: Option<Value>,
+    },
     /// An open `<name>` inside a member, collecting its text.
     Name(String),
     /// Any envelope element (`methodCall`, `params`, `param`, `data`, `fault`, …).
@@ -381,12 +388,7 @@ fn open(
     Ok(())
 }
 
-fn push_text(
-    stack: &mut [Frame],
-    s: &str,
-    in_method_name: bool,
-    method_name: &mut Option<String>,
-) {
+fn push_text(stack: &mut [Frame], s: &str, in_method_name: bool, method_name: &mut Option<String>) {
     if in_method_name {
         if let Some(m) = method_name.as_mut() {
             m.push_str(s);
@@ -644,8 +646,8 @@ mod tests {
         assert!(caps.len() >= 30);
         for c in caps {
             let request_body = unredact(&c.request.body, "0123456789abcdef");
-            let call = decode_call(&request_body)
-                .unwrap_or_else(|e| panic!("{}: request: {e}", c.name));
+            let call =
+                decode_call(&request_body).unwrap_or_else(|e| panic!("{}: request: {e}", c.name));
             assert_eq!(
                 encode_call(&call.method, &call.params).unwrap(),
                 request_body,
