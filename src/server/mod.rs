@@ -24,7 +24,7 @@ use metrics_exporter_prometheus::PrometheusHandle;
 use parking_lot::RwLock;
 use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::timeout::TimeoutLayer;
-use tower_http::trace::TraceLayer;
+use tower_http::trace::{DefaultMakeSpan, DefaultOnFailure, TraceLayer};
 
 use crate::config::ServerConfig;
 
@@ -198,7 +198,12 @@ pub fn router(state: AppState, cfg: &ServerConfig) -> Router {
             StatusCode::SERVICE_UNAVAILABLE,
             cfg.request_timeout,
         ))
-        .layer(TraceLayer::new_for_http())
+        // Request spans and outcomes at debug: a 503 from /readyz is an answer, not an error.
+        .layer(
+            TraceLayer::new_for_http()
+                .make_span_with(DefaultMakeSpan::new().level(tracing::Level::DEBUG))
+                .on_failure(DefaultOnFailure::new().level(tracing::Level::DEBUG)),
+        )
 }
 
 async fn healthz() -> &'static str {
