@@ -462,6 +462,54 @@ mod tests {
         );
     }
 
+    /// The unit keeps the directives the daemon relies on (notify, watchdog, credentials,
+    /// state directory) and its hardening.
+    #[test]
+    fn systemd_unit_has_required_directives() {
+        let unit = std::fs::read_to_string(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/systemd/odoo-channels.service"
+        ))
+        .unwrap();
+        let lines: Vec<&str> = unit.lines().map(str::trim).collect();
+        for d in [
+            "Type=notify",
+            "NotifyAccess=main",
+            "WatchdogSec=30",
+            "Restart=on-failure",
+            "RestartSec=5",
+            "ExecStart=/usr/bin/odoo-channels run --config /etc/odoo-channels/config.toml",
+            "LoadCredential=odoo_api_key:/etc/odoo-channels/credentials/odoo_api_key",
+            "DynamicUser=yes",
+            "StateDirectory=odoo-channels",
+            "ConfigurationDirectory=odoo-channels",
+            "ProtectSystem=strict",
+            "ProtectHome=yes",
+            "PrivateTmp=yes",
+            "PrivateDevices=yes",
+            "NoNewPrivileges=yes",
+            "ProtectKernelTunables=yes",
+            "ProtectKernelModules=yes",
+            "ProtectKernelLogs=yes",
+            "ProtectControlGroups=yes",
+            "RestrictAddressFamilies=AF_INET AF_INET6 AF_UNIX",
+            "RestrictNamespaces=yes",
+            "LockPersonality=yes",
+            "MemoryDenyWriteExecute=yes",
+            "SystemCallFilter=@system-service",
+            "SystemCallArchitectures=native",
+            "CapabilityBoundingSet=",
+            "UMask=0077",
+        ] {
+            assert!(lines.contains(&d), "missing `{d}` in the unit");
+        }
+        // the example config references the credential the unit loads
+        let example =
+            std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/config.example.toml"))
+                .unwrap();
+        assert!(example.contains("api_key = { credential = \"odoo_api_key\" }"));
+    }
+
     #[test]
     fn version_lists_supported_odoo() {
         let v = version_text();
