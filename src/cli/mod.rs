@@ -4,18 +4,17 @@
 //! Components other work is building (Odoo client, sandboxes, connectors, sync jobs) are
 //! reached through [`seams`], the integrator's checklist.
 
+mod check;
 pub mod exit;
 pub mod notify;
 mod run;
 pub mod seams;
 
 use std::path::PathBuf;
-use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use crate::config::{Config, ConfigErrors, DEFAULT_CONFIG_PATH, LogFormat};
-use crate::store::Store;
 use exit::{CliError, Exit, ExitWith};
 
 const LONG_ABOUT: &str = "odoo-channels runs beside Odoo and makes it the hub of a multichannel \
@@ -185,7 +184,7 @@ fn dispatch(cli: Cli) -> Result<(), CliError> {
         Command::Check => {
             let config = load_config(&cli)?;
             init_logging(&cli, Some(&config))?;
-            runtime()?.block_on(check(config))
+            runtime()?.block_on(check::check(config))
         }
         Command::Demo(args) => {
             init_logging(&cli, None)?;
@@ -296,102 +295,6 @@ fn config_validate(cli: &Cli) -> Result<(), CliError> {
         config.odoo.url,
     );
     Ok(())
-}
-
-/// `check`: every line printed, then the worst exit code found.
-async fn check(config: Config) -> Result<(), CliError> {
-    let mut worst = Exit::Ok;
-    let mut report = |what: &str, result: Result<String, String>, exit: Exit| match result {
-        Ok(detail) => println!("ok    {what}: {detail}"),
-        Err(problem) => {
-            println!("FAIL  {what}: {problem}");
-            if worst == Exit::Ok || (worst == Exit::CheckFailed && exit != Exit::CheckFailed) {
-                worst = exit;
-            }
-        }
-    };
-    report(
-        "configuration",
-        Ok(format!(
-            "{} channel(s), {} warning(s)",
-            config.channels.len(),
-            config.warnings.len()
-        )),
-        Exit::Ok,
-    );
-    for w in &config.warnings {
-        println!("warn  {w}");
-    }
-    match config.odoo.auth.secret().resolve() {
-        Ok(_) => report(
-            "odoo credentials",
-            Ok(format!("{} resolves", config.odoo.auth.secret())),
-            Exit::Ok,
-        ),
-        Err(e) => report("odoo credentials", Err(e.to_string()), Exit::Odoo),
-    }
-    let store = match Store::open_with(&config.store.url, &(&config.store).into()).await {
-        Ok(store) => match store.check_writable().await {
-            Ok(()) => {
-                report(
-                    "state store",
-                    Ok(format!(
-                        "{} writable",
-                        crate::config::redact_url(&config.store.url)
-                    )),
-                    Exit::Ok,
-                );
-                Some(store)
-            }
-            Err(e) => {
-                report("state store", Err(e.to_string()), Exit::Store);
-                None
-            }
-        },
-        Err(e) => {
-            report("state store", Err(e.to_string()), Exit::Store);
-            None
-        }
-    };
-    match tokio::time::timeout(
-        config.odoo.timeout + Duration::from_secs(5),
-        seams::probe_odoo(&config),
-    )
-    .await
-    {
-        Ok(Ok(desc)) => report("odoo", Ok(desc), Exit::Ok),
-        Ok(Err(seams::SeamError::Odoo(e))) => report("odoo", Err(e), Exit::Odoo),
-        Ok(Err(e)) => report("odoo", Err(e.to_string()), Exit::CheckFailed),
-        Err(_) => report("odoo", Err("timed out".into()), Exit::Odoo),
-    }
-    if let Some(store) = store {
-        let ctx = seams::DaemonContext {
-            config: std::sync::Arc::new(config),
-            store: store.clone(),
-            readiness: crate::server::Readiness::new(&[]),
-        };
-        match seams::deep_checks(&ctx).await {
-            Ok(lines) => {
-                for (what, r) in lines {
-                    report(&what, r.map(|()| "ok".to_owned()), Exit::CheckFailed);
-                }
-            }
-            Err(e) => report(
-                "addon, warehouses, channels",
-                Err(e.to_string()),
-                Exit::CheckFailed,
-            ),
-        }
-        store.close().await;
-    }
-    if worst == Exit::Ok {
-        Ok(())
-    } else {
-        Err(CliError::new(
-            worst,
-            anyhow::anyhow!("check found problems"),
-        ))
-    }
 }
 
 #[cfg(test)]

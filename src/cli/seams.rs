@@ -38,11 +38,25 @@ pub struct DaemonContext {
 /// A one-line description of the Odoo server when reachable and the credentials work
 /// (e.g. "Odoo 19.0 at https://…, database prod, uid 7, JSON-2").
 ///
-/// INTEGRATOR: build the `src/odoo` client from `config.odoo` (resolve
-/// `config.odoo.auth.secret()` here, at call time, so key rotation needs no restart), call
-/// `common.version()` and authenticate; map transport/auth failures to `SeamError::Odoo`.
-pub async fn probe_odoo(_config: &Config) -> Result<String, SeamError> {
-    Err(SeamError::NotWired("Odoo client (src/odoo): probe_odoo"))
+/// The secret is resolved here, at call time, so a rotated key needs no restart.
+pub async fn probe_odoo(config: &Config) -> Result<String, SeamError> {
+    let settings = config
+        .odoo
+        .client_settings()
+        .map_err(|e| SeamError::Odoo(e.to_string()))?;
+    match crate::odoo::OdooClient::connect(settings.clone()).await {
+        Ok(c) => Ok(format!(
+            "Odoo {} at {}, database {}, uid {}, {}",
+            c.server_version(),
+            c.url(),
+            c.database(),
+            c.uid(),
+            c.protocol()
+        )),
+        Err(e) => Err(SeamError::Odoo(
+            crate::odoo::diagnostics::connect_problem(&settings, &e).message,
+        )),
+    }
 }
 
 /// The webhook sink the server hands `POST /webhooks/{channel}` to.

@@ -1176,3 +1176,41 @@ fn validate_channel(
         connection: raw.connection,
     })
 }
+
+impl OdooConfig {
+    /// The Odoo client's settings, with the secret resolved now (call it at connect time, so
+    /// a rotated key is picked up without a restart).
+    pub fn client_settings(
+        &self,
+    ) -> Result<crate::odoo::Settings, channels_core::secret::SecretError> {
+        use crate::odoo::{Protocol, RetryPolicy as ClientRetry, SecretKind};
+        let secret = self.auth.secret().resolve()?;
+        let mut s = crate::odoo::Settings::new(
+            self.url.as_str().trim_end_matches('/'),
+            self.database.clone(),
+            self.login.clone().unwrap_or_default(),
+            secret,
+        );
+        s.secret_kind = if self.auth.is_api_key() {
+            SecretKind::ApiKey
+        } else {
+            SecretKind::Password
+        };
+        s.protocol = match self.protocol {
+            OdooProtocol::Auto => Protocol::Auto,
+            OdooProtocol::Json2 => Protocol::Json2,
+            OdooProtocol::JsonRpc => Protocol::JsonRpc,
+            OdooProtocol::XmlRpc => Protocol::XmlRpc,
+        };
+        s.timeout = self.timeout;
+        s.connect_timeout = self.connect_timeout;
+        s.max_concurrency = self.max_concurrency;
+        s.batch_size = self.batch_size;
+        s.retry = ClientRetry {
+            max_attempts: self.retry.max_attempts,
+            base_delay: self.retry.base_delay,
+            max_delay: self.retry.max_delay,
+        };
+        Ok(s)
+    }
+}
