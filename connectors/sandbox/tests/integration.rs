@@ -1082,4 +1082,23 @@ async fn control_api_over_http_matches_the_handle() {
         .unwrap();
     assert_eq!(counters["unauthorized"], 1);
     assert_eq!(counters["writes"]["inventory.write"], 1);
+    // The generator and the token, over HTTP too.
+    let before = m.order_ids().len();
+    let r = http
+        .post(format!("{}/_sandbox/generator", m.url()))
+        .json(&serde_json::json!({"interval": 10, "max_orders": 3, "bad_rate": 0.0}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(m.order_ids().len(), before + 3);
+    let r = http
+        .put(format!("{}/_sandbox/token", m.url()))
+        .json(&serde_json::json!({"token": "new-token"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    assert_eq!(m.token(), "new-token");
 }

@@ -148,6 +148,7 @@ pub(crate) struct App {
     pub events_tx: mpsc::UnboundedSender<SbEvent>,
     pub max_batch: usize,
     pub max_page: usize,
+    pub generator: Mutex<Option<JoinHandle<()>>>,
 }
 
 impl App {
@@ -164,6 +165,33 @@ impl App {
         }
         r
     }
+
+    /// Starts (or restarts) the background order generator.
+    pub fn start_generator(self: &Arc<Self>, config: GeneratorConfig) {
+        let app = self.clone();
+        let task = tokio::spawn(async move {
+            let mut made = 0u64;
+            let mut tick = tokio::time::interval(config.interval.max(Duration::from_millis(1)));
+            tick.tick().await;
+            loop {
+                if config.max_orders.is_some_and(|m| made >= m) {
+                    break;
+                }
+                tick.tick().await;
+                app.with_state(|s| s.generate_order(config.bad_rate, config.marketplace_rate));
+                made += 1;
+            }
+        });
+        if let Some(old) = self.generator.lock().replace(task) {
+            old.abort();
+        }
+    }
+
+    pub fn stop_generator(&self) {
+        if let Some(t) = self.generator.lock().take() {
+            t.abort();
+        }
+    }
 }
 
 fn random_hex(bytes: usize) -> String {
@@ -179,7 +207,6 @@ pub struct SandboxMarketplace {
     addr: SocketAddr,
     shutdown: Option<oneshot::Sender<()>>,
     tasks: Vec<JoinHandle<()>>,
-    generator: Mutex<Option<JoinHandle<()>>>,
 }
 
 impl SandboxMarketplace {
@@ -211,6 +238,7 @@ impl SandboxMarketplace {
             events_tx,
             max_batch: config.max_batch.max(1),
             max_page: config.max_page.max(1),
+            generator: Mutex::new(None),
         });
         let router = routes::router(app.clone());
         let (tx, rx) = oneshot::channel::<()>();
@@ -230,7 +258,6 @@ impl SandboxMarketplace {
             addr,
             shutdown: Some(tx),
             tasks: vec![server, deliverer],
-            generator: Mutex::new(None),
         })
     }
 
@@ -405,29 +432,11 @@ impl SandboxMarketplace {
 
     /// Starts (or restarts) the background order generator.
     pub fn start_generator(&self, config: GeneratorConfig) {
-        let app = self.app.clone();
-        let task = tokio::spawn(async move {
-            let mut made = 0u64;
-            let mut tick = tokio::time::interval(config.interval.max(Duration::from_millis(1)));
-            tick.tick().await;
-            loop {
-                if config.max_orders.is_some_and(|m| made >= m) {
-                    break;
-                }
-                tick.tick().await;
-                app.with_state(|s| s.generate_order(config.bad_rate, config.marketplace_rate));
-                made += 1;
-            }
-        });
-        if let Some(old) = self.generator.lock().replace(task) {
-            old.abort();
-        }
+        self.app.start_generator(config);
     }
 
     pub fn stop_generator(&self) {
-        if let Some(t) = self.generator.lock().take() {
-            t.abort();
-        }
+        self.app.stop_generator();
     }
 }
 
@@ -439,8 +448,6 @@ impl Drop for SandboxMarketplace {
         for t in &self.tasks {
             t.abort();
         }
-        if let Some(t) = self.generator.lock().take() {
-            t.abort();
-        }
+        self.app.stop_generator();
     }
 }

@@ -40,7 +40,13 @@ pub(crate) fn router(app: Arc<App>) -> Router {
         .route("/limits/{op}", put(c_limit))
         .route("/webhooks", put(c_webhooks))
         .route("/events", get(c_events))
-        .route("/generate", post(c_generate));
+        .route("/generate", post(c_generate))
+        .route(
+            "/generator",
+            post(c_start_generator).delete(c_stop_generator),
+        )
+        .route("/deliveries", get(c_deliveries))
+        .route("/token", put(c_token));
     Router::new()
         .route("/v1/orders", get(list_orders))
         .route("/v1/orders/{id}", get(get_order))
@@ -628,4 +634,41 @@ async fn c_generate(AxState(app): S, body: Bytes) -> Response {
         json!({"orders": orders})
     });
     control(r, StatusCode::CREATED)
+}
+
+async fn c_start_generator(AxState(app): S, body: Bytes) -> Response {
+    let r = (if body.is_empty() {
+        Ok(GeneratorConfig::default())
+    } else {
+        typed::<GeneratorConfig>(&body)
+    })
+    .map(|g| {
+        app.start_generator(g.clone());
+        json!({"started": g})
+    });
+    control(r, StatusCode::OK)
+}
+
+async fn c_stop_generator(AxState(app): S) -> Response {
+    app.stop_generator();
+    StatusCode::NO_CONTENT.into_response()
+}
+
+async fn c_deliveries(AxState(app): S) -> Response {
+    axum::Json(json!(*app.deliveries.lock())).into_response()
+}
+
+async fn c_token(AxState(app): S, body: Bytes) -> Response {
+    let r = parse_json(&body).and_then(|b| {
+        let t = b
+            .get("token")
+            .and_then(Value::as_str)
+            .filter(|t| !t.is_empty())
+            .ok_or_else(|| {
+                ApiError::new(422, "MISSING_FIELD", "token is required", Some("token"))
+            })?;
+        *app.token.lock() = t.to_string();
+        Ok(json!({"rotated": true}))
+    });
+    control(r, StatusCode::OK)
 }
