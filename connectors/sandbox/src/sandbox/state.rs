@@ -430,18 +430,18 @@ impl State {
         s
     }
 
-    /// Strictly increasing "now", so every change gets its own `updated_at` order.
+    /// Strictly increasing "now" in whole microseconds (what the wire format carries), so
+    /// every change gets its own place in the `(updated_at, id)` order: a record updated behind
+    /// a client's cursor always lands after it.
     pub fn now(&mut self) -> Timestamp {
-        let mut t = Timestamp::now();
+        let now = Timestamp::now();
+        let mut t = Timestamp::from_microsecond(now.as_microsecond()).unwrap_or(now);
         if t <= self.last_now {
             t = self
                 .last_now
                 .checked_add(SignedDuration::from_micros(1))
                 .unwrap_or(self.last_now);
         }
-        // Whole microseconds: what the wire format carries.
-        let micros = t.as_microsecond();
-        t = Timestamp::from_microsecond(micros).unwrap_or(t);
         self.last_now = t;
         t
     }
@@ -1621,4 +1621,54 @@ pub(crate) fn page<'a, T>(
         None
     };
     (v.into_iter().map(|(_, _, x)| x).collect(), next)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn clock_is_strictly_increasing_in_whole_microseconds() {
+        let mut s = State::new("USD", 1, vec![]);
+        let mut last = s.now();
+        for _ in 0..10_000 {
+            let t = s.now();
+            assert!(t > last);
+            assert_eq!(t.subsec_nanosecond() % 1_000, 0);
+            last = t;
+        }
+    }
+
+    #[test]
+    fn keyset_paging_never_skips_a_record_updated_behind_the_cursor() {
+        let mut s = State::new("USD", 1, super::super::demo_catalog(3));
+        for _ in 0..30 {
+            s.create_order(NewOrder::default().line("SKU-0001", 1))
+                .unwrap();
+        }
+        let ids: Vec<String> = s.orders.keys().cloned().collect();
+        let take = |s: &State, after: Option<(Timestamp, String)>| {
+            page(
+                s.orders
+                    .values()
+                    .map(|o| (&o.updated_at, o.id.as_str(), o.id.clone())),
+                None,
+                after,
+                10,
+            )
+        };
+        let (first, cursor) = take(&s, None);
+        assert_eq!(first, ids[..10].to_vec());
+        // Update one already handed out, then continue.
+        s.set_order_status(&ids[3], "pending").unwrap();
+        let mut seen = first.clone();
+        let mut cursor = cursor;
+        while let Some(c) = cursor {
+            let (more, next) = take(&s, Some(c));
+            seen.extend(more);
+            cursor = next;
+        }
+        assert_eq!(seen.len(), 31);
+        assert_eq!(seen.last(), Some(&ids[3]));
+    }
 }
