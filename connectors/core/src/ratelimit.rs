@@ -614,6 +614,51 @@ mod tests {
     }
 
     proptest! {
+        #![proptest_config(ProptestConfig::with_cases(32))]
+        /// Concurrent callers with random costs, arrival gaps and a server-side correction
+        /// (`observe_available`) still never exceed the limit together.
+        #[test]
+        fn concurrent_callers_never_exceed_the_rate(
+            rate in 1.0f64..30.0,
+            burst in 1.0f64..10.0,
+            tasks in proptest::collection::vec(
+                proptest::collection::vec((1u32..3, 0u64..200), 1..15), 1..6),
+            observe_at in 0u64..500,
+        ) {
+            let limit = Limit::new(rate, burst);
+            let grants = paused_rt().block_on(async move {
+                let b = Arc::new(TokenBucket::new(limit));
+                let start = Instant::now();
+                let grants = Arc::new(Mutex::new(Vec::new()));
+                let mut hs = Vec::new();
+                for calls in tasks {
+                    let (b, grants) = (b.clone(), grants.clone());
+                    hs.push(tokio::spawn(async move {
+                        for (cost, gap) in calls {
+                            tokio::time::sleep(Duration::from_millis(gap)).await;
+                            let cost = f64::from(cost).min(limit.burst);
+                            b.acquire(cost).await;
+                            grants.lock().push((start.elapsed(), cost));
+                        }
+                    }));
+                }
+                let b2 = b.clone();
+                hs.push(tokio::spawn(async move {
+                    tokio::time::sleep(Duration::from_millis(observe_at)).await;
+                    b2.observe_available(0.0);
+                }));
+                for h in hs {
+                    h.await.unwrap();
+                }
+                let mut g = grants.lock().clone();
+                g.sort_by_key(|x| x.0);
+                g
+            });
+            assert_within_limit(&grants, limit);
+        }
+    }
+
+    proptest! {
         #![proptest_config(ProptestConfig::with_cases(64))]
         /// Whatever the costs, gaps and runtime limit changes, grants stay within the limit in
         /// force (checked against the strictest limit used).
