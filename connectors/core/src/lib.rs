@@ -8,10 +8,12 @@
 //! * [`ratelimit`]: per (channel, operation) token buckets and Shopify-style cost buckets.
 //! * [`retry`]: reads retried with backoff; writes never retried blindly.
 //! * [`webhook`]: HMAC verification in constant time, size cap, replay window, dedupe.
+//! * [`auth`]: expiring access tokens, refreshed ahead of time and once after a 401.
 //! * [`registry`]: build a channel from (id, kind, connection table, secrets).
 //!
 //! See ARCHITECTURE.md, "Channels".
 
+pub mod auth;
 pub mod channel;
 pub mod error;
 pub mod id;
@@ -23,6 +25,7 @@ pub mod secret;
 pub mod types;
 pub mod webhook;
 
+pub use auth::{AccessToken, TokenCache, TokenSource};
 pub use channel::{
     Capabilities, Channel, Operation, OrderPage, OrderQuery, Page, PageQuery, PageToken,
     WebhookEvent, WebhookEventKind,

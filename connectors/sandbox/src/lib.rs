@@ -610,10 +610,32 @@ impl Channel for SandboxChannel {
         };
         let body = json!({"reason": reason, "lines": lines_json(&c.lines)?});
         let path = format!("/v1/orders/{}/cancel", path_segment(&c.order_external_id));
-        let (_, v) = self
+        let v = match self
             .client
             .write("orders.cancel", Method::POST, &path, &body)
-            .await?;
+            .await
+        {
+            Ok((_, v)) => v,
+            // Whole-order cancellation: re-check the order's status before anyone re-sends.
+            Err(ChannelError::Ambiguous { message }) if c.lines.is_empty() => {
+                let order = self
+                    .client
+                    .get(
+                        "orders.get",
+                        &format!("/v1/orders/{}", path_segment(&c.order_external_id)),
+                        &[],
+                    )
+                    .await?;
+                if order.get("status").and_then(Value::as_str) == Some("cancelled") {
+                    json!({"already_cancelled": false, "order": order})
+                } else {
+                    return Err(ChannelError::Transient {
+                        message: format!("{message}; re-checked: not applied"),
+                    });
+                }
+            }
+            Err(e) => return Err(e),
+        };
         Ok(CancelAck {
             already_cancelled: v
                 .get("already_cancelled")

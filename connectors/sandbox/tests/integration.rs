@@ -605,6 +605,23 @@ async fn cancellations() {
         "{e}"
     );
     assert!(m.events().iter().any(|e| e.topic == "order.cancelled"));
+
+    // Applied but the answer was lost: re-checked, not re-sent.
+    let lost = m
+        .create_order(NewOrder::default().line("SKU-0004", 1))
+        .unwrap();
+    let lid = lost["id"].as_str().unwrap().to_string();
+    m.inject_fault("orders.cancel", Fault::ApplyThen502, 1);
+    let writes = m.counters().write_count("orders.cancel");
+    let ack = ch
+        .cancel_order(&Cancellation {
+            order_external_id: lid,
+            ..cancel(vec![])
+        })
+        .await
+        .unwrap();
+    assert_eq!(ack.order_status, Some(OrderStatus::Cancelled));
+    assert_eq!(m.counters().write_count("orders.cancel"), writes + 1);
 }
 
 #[tokio::test]
