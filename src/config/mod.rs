@@ -224,6 +224,9 @@ pub struct ChannelConfig {
     pub order_schedule: Schedule,
     /// The connector's own table, passed through untouched: the connector crate parses it.
     pub connection: toml::Table,
+    /// The connector's secrets by name (`token`, `client_secret`, …), each by reference;
+    /// resolved when the connector is built so that rotation needs no restart.
+    pub secrets: std::collections::BTreeMap<String, SecretRef>,
 }
 
 impl ChannelConfig {
@@ -233,80 +236,44 @@ impl ChannelConfig {
     }
 }
 
-/// Marketplaces the daemon knows. Adding one: a variant here, its default schedules, and a
-/// connector crate.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum ChannelKind {
-    Sandbox,
-    Shopify,
-    Amazon,
-    Ebay,
-    Walmart,
-    Tiktok,
-    Etsy,
-    Daraz,
-    Noon,
+pub use channels_core::ChannelKind;
+
+/// Marketplace kinds the configuration accepts (the core's named kinds and the regional ones
+/// connectors register under their own names). Whether a connector for the kind is compiled in
+/// is the registry's business; `check` reports it.
+pub const KNOWN_KINDS: &[&str] = &[
+    "sandbox", "shopify", "amazon", "ebay", "walmart", "tiktok", "etsy", "daraz", "noon",
+];
+
+fn parse_kind(s: &str) -> Option<ChannelKind> {
+    KNOWN_KINDS
+        .contains(&s)
+        .then(|| s.parse::<ChannelKind>().expect("infallible"))
 }
 
-impl ChannelKind {
-    pub const ALL: &[ChannelKind] = &[
-        Self::Sandbox,
-        Self::Shopify,
-        Self::Amazon,
-        Self::Ebay,
-        Self::Walmart,
-        Self::Tiktok,
-        Self::Etsy,
-        Self::Daraz,
-        Self::Noon,
-    ];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Sandbox => "sandbox",
-            Self::Shopify => "shopify",
-            Self::Amazon => "amazon",
-            Self::Ebay => "ebay",
-            Self::Walmart => "walmart",
-            Self::Tiktok => "tiktok",
-            Self::Etsy => "etsy",
-            Self::Daraz => "daraz",
-            Self::Noon => "noon",
-        }
-    }
-
-    pub fn parse(s: &str) -> Option<Self> {
-        Self::ALL.iter().copied().find(|k| k.as_str() == s)
-    }
-
-    /// Default stock-push pace, after the sellers' practice (shared/seeds): the merchant's own
-    /// store in real time, fast marketplaces with strict oversell penalties every 5–10 min,
-    /// slower ones every 15–30 min.
-    pub fn default_stock_schedule(self) -> Schedule {
-        match self {
-            Self::Sandbox | Self::Shopify => Schedule::Realtime,
-            Self::Amazon | Self::Tiktok => Schedule::Every(Duration::from_secs(5 * 60)),
-            Self::Walmart => Schedule::Every(Duration::from_secs(10 * 60)),
-            Self::Ebay | Self::Etsy => Schedule::Every(Duration::from_secs(15 * 60)),
-            Self::Daraz | Self::Noon => Schedule::Every(Duration::from_secs(30 * 60)),
-        }
-    }
-
-    /// Default order-pull pace (webhook channels: real time, with reconciliation behind).
-    pub fn default_order_schedule(self) -> Schedule {
-        match self {
-            Self::Sandbox | Self::Shopify => Schedule::Realtime,
-            Self::Tiktok => Schedule::Every(Duration::from_secs(5 * 60)),
-            Self::Amazon | Self::Walmart => Schedule::Every(Duration::from_secs(10 * 60)),
-            Self::Ebay | Self::Etsy => Schedule::Every(Duration::from_secs(15 * 60)),
-            Self::Daraz | Self::Noon => Schedule::Every(Duration::from_secs(30 * 60)),
-        }
+/// Default stock-push pace, after the sellers' practice (shared/seeds): the merchant's own
+/// store in real time, fast marketplaces with strict oversell penalties every 5–10 min,
+/// slower ones every 15–30 min.
+pub fn default_stock_schedule(kind: &ChannelKind) -> Schedule {
+    let mins = |m: u64| Schedule::Every(Duration::from_secs(m * 60));
+    match kind {
+        ChannelKind::Sandbox | ChannelKind::Shopify => Schedule::Realtime,
+        ChannelKind::Amazon | ChannelKind::TikTok => mins(5),
+        ChannelKind::Walmart => mins(10),
+        ChannelKind::Ebay | ChannelKind::Etsy => mins(15),
+        ChannelKind::Other(_) => mins(30),
     }
 }
 
-impl fmt::Display for ChannelKind {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
+/// Default order-pull pace (webhook channels: real time, with reconciliation behind).
+pub fn default_order_schedule(kind: &ChannelKind) -> Schedule {
+    let mins = |m: u64| Schedule::Every(Duration::from_secs(m * 60));
+    match kind {
+        ChannelKind::Sandbox | ChannelKind::Shopify => Schedule::Realtime,
+        ChannelKind::TikTok => mins(5),
+        ChannelKind::Amazon | ChannelKind::Walmart => mins(10),
+        ChannelKind::Ebay | ChannelKind::Etsy => mins(15),
+        ChannelKind::Other(_) => mins(30),
     }
 }
 
@@ -648,29 +615,34 @@ pub fn is_secret_key(key: &str) -> bool {
 }
 
 fn check_inline_secrets(locator: &Locator<'_>, mode: Option<u32>, problems: &mut Problems<'_>) {
+    /// `in_secrets`: inside a `secrets` table, where every string is a secret whatever its
+    /// name (a connector's `[channels.secrets]`).
     fn walk(
         value: &toml::de::DeValue<'_>,
         path: &KeyPath,
         key: Option<&str>,
+        in_secrets: bool,
         found: &mut Vec<KeyPath>,
     ) {
         match value {
-            toml::de::DeValue::String(_) if key.is_some_and(is_secret_key) => {
+            toml::de::DeValue::String(_) if in_secrets || key.is_some_and(is_secret_key) => {
                 found.push(path.clone())
             }
             toml::de::DeValue::Table(t) => {
+                let secrets_table = key == Some("secrets");
                 for (k, v) in t.iter() {
                     walk(
                         v.get_ref(),
                         &path.key(k.get_ref()),
                         Some(k.get_ref()),
+                        secrets_table,
                         found,
                     );
                 }
             }
             toml::de::DeValue::Array(a) => {
                 for (i, v) in a.into_iter().enumerate() {
-                    walk(v.get_ref(), &path.index(i), key, found);
+                    walk(v.get_ref(), &path.index(i), key, in_secrets, found);
                 }
             }
             _ => {}
@@ -683,6 +655,7 @@ fn check_inline_secrets(locator: &Locator<'_>, mode: Option<u32>, problems: &mut
             v.get_ref(),
             &KeyPath::root(k.get_ref()),
             Some(k.get_ref()),
+            false,
             &mut found,
         );
     }
@@ -1082,12 +1055,11 @@ fn validate_channel(
         }
     });
     let kind = required(raw.kind, &base.key("kind"), p).and_then(|k| {
-        let kind = ChannelKind::parse(&k);
+        let kind = parse_kind(&k);
         if kind.is_none() {
-            let known: Vec<_> = ChannelKind::ALL.iter().map(|k| k.as_str()).collect();
             p.err(
                 &base.key("kind"),
-                format!("unknown kind `{k}` (known: {})", known.join(", ")),
+                format!("unknown kind `{k}` (known: {})", KNOWN_KINDS.join(", ")),
             );
         }
         kind
@@ -1149,12 +1121,12 @@ fn validate_channel(
     let stock_schedule = schedule(
         "stock_schedule",
         raw.stock_schedule,
-        kind.map(ChannelKind::default_stock_schedule),
+        kind.as_ref().map(default_stock_schedule),
     );
     let order_schedule = schedule(
         "order_schedule",
         raw.order_schedule,
-        kind.map(ChannelKind::default_order_schedule),
+        kind.as_ref().map(default_order_schedule),
     );
     if !(wh_ok && pct_ok) {
         return None;
@@ -1173,6 +1145,7 @@ fn validate_channel(
         keep_last_units: keep_last as u32,
         stock_schedule: stock_schedule?,
         order_schedule: order_schedule?,
+        secrets: raw.secrets,
         connection: raw.connection,
     })
 }

@@ -152,10 +152,11 @@ pub struct RawChannel {
     pub min_qty: i64,
     pub max_qty: Option<i64>,
     pub keep_last_units: i64,
-    /// `None`: the kind's default (see `ChannelKind::default_stock_schedule`).
+    /// `None`: the kind's default (see `config::default_stock_schedule`).
     pub stock_schedule: Option<String>,
     pub order_schedule: Option<String>,
     pub connection: toml::Table,
+    pub secrets: std::collections::BTreeMap<String, channels_core::secret::SecretRef>,
 }
 
 impl Default for RawChannel {
@@ -175,6 +176,7 @@ impl Default for RawChannel {
             stock_schedule: None,
             order_schedule: None,
             connection: toml::Table::new(),
+            secrets: Default::default(),
         }
     }
 }

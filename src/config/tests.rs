@@ -527,6 +527,18 @@ fn world_readable_file_with_inline_secret_is_refused() {
     assert!(c.warnings[0].line.is_some());
     assert_eq!(c.source.as_deref(), Some(f.path()));
 
+    // Any string in a connector's secrets table is a secret, whatever its name.
+    let inline_in_secrets = with_channel("[channels.secrets]\napp_key = \"tt-app-123\"");
+    let f = write_config(&inline_in_secrets, 0o644);
+    let e = Config::load_with(f.path(), &env()).unwrap_err();
+    assert!(e.to_string().contains("channels[0].secrets.app_key"), "{e}");
+    assert!(!e.to_string().contains("tt-app-123"), "secret leaked: {e}");
+    let by_ref = with_channel("[channels.secrets]\ntoken = { env = \"SHOP_TOKEN\" }");
+    let f = write_config(&by_ref, 0o644);
+    let c = Config::load_with(f.path(), &env()).unwrap();
+    assert!(c.warnings.is_empty(), "{:?}", c.warnings);
+    assert_eq!(c.channels[0].secrets["token"].to_string(), "env:SHOP_TOKEN");
+
     // world-readable but secrets by reference only: fine
     let f = write_config(MINIMAL, 0o644);
     let c = Config::load_with(f.path(), &env()).unwrap();
