@@ -61,6 +61,8 @@ pub(crate) struct Wire {
     timeout: Duration,
     retry: super::settings::RetryPolicy,
     rpc_id: AtomicU64,
+    /// HTTP requests sent (retries included): the figure the benchmarks and `demo` report.
+    calls: AtomicU64,
 }
 
 impl Wire {
@@ -85,6 +87,7 @@ impl Wire {
             timeout: settings.timeout,
             retry: settings.retry.clone(),
             rpc_id: AtomicU64::new(1),
+            calls: AtomicU64::new(0),
         })
     }
 
@@ -114,6 +117,7 @@ impl Wire {
     ) -> Result<Value, OdooError> {
         let url = format!("{}{}", self.base, encoded.path);
         let timeout = timeout.unwrap_or(self.timeout);
+        self.calls.fetch_add(1, Ordering::Relaxed);
         let _permit = self
             .semaphore
             .acquire()
@@ -458,6 +462,11 @@ impl OdooClient {
 
     /// Run one call: validated, encoded for the protocol in use, sent under the concurrency
     /// limit, retried if it is a read, judged for ambiguity if it is a write.
+    /// HTTP requests this client has sent to Odoo so far (retries included).
+    pub fn call_count(&self) -> u64 {
+        self.inner.wire.calls.load(Ordering::Relaxed)
+    }
+
     pub async fn execute(&self, call: Call) -> Result<Value, OdooError> {
         call.validate()?;
         let protocol = self.inner.protocol;

@@ -1,1 +1,25 @@
-//! (placeholder: see ARCHITECTURE.md)
+//! The jobs that move data between Odoo and the channels (all the daemon's I/O but the
+//! clients and servers themselves).
+//!
+//! ```text
+//! engine.rs     the tasks and their pace: orders per channel, one stock recompute, push per channel
+//! stock.rs      Odoo stock → allocator → outbox → connector, acknowledged per SKU and version
+//! orders.rs     connector → inbox (raw payloads) → sale.order, exactly once
+//! catalog.rs    SKU ↔ product (default_code, or the addon's bindings)
+//! channels.rs   [[channels]] → connectors through the registry (secrets resolved here)
+//! odoo_log.rs   sync runs, quarantine and notes shown in Odoo (addon-aware)
+//! events.rs     what the jobs did, for logs, the demo's live view and tests
+//! ```
+//!
+//! See ARCHITECTURE.md, "Sync jobs".
+
+pub mod catalog;
+pub mod channels;
+pub mod engine;
+pub mod events;
+pub mod odoo_log;
+pub mod orders;
+pub mod stock;
+
+pub use engine::{CycleReport, Engine};
+pub use events::{EventBus, SyncEvent};

@@ -1,0 +1,396 @@
+//! The engine: the jobs, each at its own pace, plus the events that cut across them.
+//!
+//! * Per channel, an **order task** at the channel's `order_schedule` (a realtime channel waits
+//!   for a webhook and reconciles every minute anyway, because webhooks are only hints).
+//! * One **stock task** recomputes offers whenever an order arrived anywhere (so a sale on one
+//!   channel lowers the quantity on the others at once) and periodically otherwise (stock also
+//!   changes in Odoo: receipts, adjustments).
+//! * Per channel, a **push task** at the channel's `stock_schedule`: a realtime channel is
+//!   pushed right after each recompute, within its rate limit; the others on their interval or
+//!   cron.
+//!
+//! [`Engine::cycle`] runs each job once in order; `demo` and tests use it to step the daemon
+//! deterministically.
+
+use std::collections::HashMap;
+use std::future::Future;
+use std::sync::Arc;
+use std::time::Duration;
+
+use jiff::Timestamp;
+use tokio::sync::{Notify, RwLock};
+
+use super::catalog::Catalog;
+use super::channels::ChannelHandle;
+use super::events::{EventBus, SyncEvent};
+use super::odoo_log::{OdooLog, RunSummary};
+use super::orders::{self, CountryCache, ImportReport, Importer, PullReport};
+use super::stock::{PushReport, RecomputeReport, StockJob};
+use crate::allocation::Policy;
+use crate::config::{Config, Schedule};
+use crate::odoo::{OdooClient, OdooError};
+use crate::store::Store;
+
+/// Stock is re-read at least this often even without a triggering order.
+pub const STOCK_POLL: Duration = Duration::from_secs(60);
+/// Realtime channels are reconciled (pulled) at least this often: webhooks can be lost.
+pub const REALTIME_RECONCILE: Duration = Duration::from_secs(60);
+/// The catalogue (products, SKUs, bindings) is re-read this often.
+pub const CATALOG_REFRESH: Duration = Duration::from_secs(10 * 60);
+
+#[derive(Debug, thiserror::Error)]
+pub enum EngineError {
+    #[error("Odoo: {0}")]
+    Odoo(#[from] OdooError),
+    #[error("stock: {0}")]
+    Stock(#[from] super::stock::StockError),
+}
+
+/// Everything one [`Engine::cycle`] did.
+#[derive(Debug, Default)]
+pub struct CycleReport {
+    pub pulled: HashMap<String, PullReport>,
+    pub imported: HashMap<String, ImportReport>,
+    pub recompute: Option<RecomputeReport>,
+    pub pushed: HashMap<String, PushReport>,
+    pub errors: Vec<String>,
+}
+
+pub struct Engine {
+    pub odoo: OdooClient,
+    pub store: Store,
+    pub channels: Vec<ChannelHandle>,
+    pub events: EventBus,
+    pub log: OdooLog,
+    stock: StockJob,
+    catalog: RwLock<Arc<Catalog>>,
+    countries: CountryCache,
+    recompute_now: Notify,
+    pull_now: HashMap<String, Arc<Notify>>,
+    push_now: HashMap<String, Arc<Notify>>,
+}
+
+impl Engine {
+    /// Detect the addon, resolve warehouses, read the catalogue.
+    pub async fn start(
+        config: &Config,
+        store: Store,
+        odoo: OdooClient,
+        channels: Vec<ChannelHandle>,
+        events: EventBus,
+    ) -> Result<Arc<Engine>, EngineError> {
+        let log = OdooLog::detect(&odoo).await;
+        let policy = Policy::default();
+        let stock = StockJob::new(
+            &odoo,
+            &channels,
+            policy,
+            i64::from(config.inventory.default_safety_stock),
+        )
+        .await?;
+        let catalog = Catalog::load(&odoo, log.addon()).await?;
+        for sku in &catalog.ambiguous {
+            tracing::warn!(
+                sku,
+                "several storable products share this internal reference: it is not synced until only one has it"
+            );
+        }
+        let pull_now = channels
+            .iter()
+            .map(|c| (c.config.id.clone(), Arc::new(Notify::new())))
+            .collect();
+        let push_now = channels
+            .iter()
+            .map(|c| (c.config.id.clone(), Arc::new(Notify::new())))
+            .collect();
+        Ok(Arc::new(Engine {
+            odoo,
+            store,
+            channels,
+            events,
+            log,
+            stock,
+            catalog: RwLock::new(Arc::new(catalog)),
+            countries: CountryCache::default(),
+            recompute_now: Notify::new(),
+            pull_now,
+            push_now,
+        }))
+    }
+
+    pub async fn catalog(&self) -> Arc<Catalog> {
+        self.catalog.read().await.clone()
+    }
+
+    pub fn stock_job(&self) -> &StockJob {
+        &self.stock
+    }
+
+    pub async fn reload_catalog(&self) -> Result<(), OdooError> {
+        let c = Catalog::load(&self.odoo, self.log.addon()).await?;
+        *self.catalog.write().await = Arc::new(c);
+        Ok(())
+    }
+
+    pub fn channel(&self, id: &str) -> Option<&ChannelHandle> {
+        self.channels.iter().find(|c| c.config.id == id)
+    }
+
+    /// Pull and import one channel's orders; records the run in Odoo when it did anything.
+    pub async fn orders_round(
+        &self,
+        ch: &ChannelHandle,
+    ) -> Result<(PullReport, ImportReport), String> {
+        let started = Timestamp::now();
+        let id = ch.config.id.clone();
+        let pulled = orders::pull(ch, &self.store, &self.log, &self.events).await;
+        let catalog = self.catalog().await;
+        let importer = Importer {
+            odoo: &self.odoo,
+            store: &self.store,
+            log: &self.log,
+            events: &self.events,
+            catalog: &catalog,
+            countries: &self.countries,
+        };
+        // Import what is staged even if this pull failed: earlier pulls may have staged orders.
+        let imported = importer.import(ch).await;
+        let mut summary = RunSummary {
+            channel: id.clone(),
+            job: "orders",
+            started,
+            finished: Timestamp::now(),
+            read: 0,
+            written: 0,
+            failed: 0,
+            errors: Vec::new(),
+        };
+        if let Ok(p) = &pulled {
+            summary.read = (p.staged + p.malformed) as u64;
+        }
+        if let Err(e) = &pulled {
+            summary.errors.push(format!("pull: {e}"));
+            summary.failed += 1;
+        }
+        match &imported {
+            Ok(i) => {
+                summary.written = i.imported as u64;
+                summary.failed += (i.quarantined + i.failed) as u64;
+                summary.errors.extend(i.errors.iter().cloned());
+            }
+            Err(e) => {
+                summary.errors.push(format!("import: {e}"));
+                summary.failed += 1;
+            }
+        }
+        if summary.read + summary.written + summary.failed > 0 {
+            self.log.sync_run(&summary).await;
+        }
+        let pulled = pulled.map_err(|e| {
+            let msg = e.to_string();
+            self.events.emit(SyncEvent::JobFailed {
+                channel: id.clone(),
+                job: "orders",
+                error: msg.clone(),
+            });
+            msg
+        })?;
+        let imported = imported.map_err(|e| {
+            let msg = e.to_string();
+            self.events.emit(SyncEvent::JobFailed {
+                channel: id.clone(),
+                job: "orders",
+                error: msg.clone(),
+            });
+            msg
+        })?;
+        if imported.imported > 0 || pulled.staged > 0 {
+            self.recompute_now.notify_one();
+        }
+        Ok((pulled, imported))
+    }
+
+    /// Recompute every offer and queue what changed; wakes realtime channels' pushers.
+    pub async fn stock_round(&self) -> Result<RecomputeReport, String> {
+        let catalog = self.catalog().await;
+        let pending = orders::pending_units(&self.store, &self.channels, &catalog)
+            .await
+            .map_err(|e| e.to_string())?;
+        let report = self
+            .stock
+            .recompute(&self.odoo, &self.store, &catalog, &pending, &self.events)
+            .await
+            .map_err(|e| {
+                let msg = e.to_string();
+                self.events.emit(SyncEvent::JobFailed {
+                    channel: "*".into(),
+                    job: "stock",
+                    error: msg.clone(),
+                });
+                msg
+            })?;
+        for ch in &self.channels {
+            if ch.config.stock_schedule.is_realtime()
+                && report.queued.get(&ch.config.id).copied().unwrap_or(0) > 0
+                && let Some(n) = self.push_now.get(&ch.config.id)
+            {
+                n.notify_one();
+            }
+        }
+        Ok(report)
+    }
+
+    /// Push one channel's queued stock; records the run in Odoo when it sent anything.
+    pub async fn push_round(&self, ch: &ChannelHandle) -> Result<PushReport, String> {
+        let started = Timestamp::now();
+        let r = self
+            .stock
+            .push(ch, &self.store, &self.events)
+            .await
+            .map_err(|e| e.to_string());
+        let summary = match &r {
+            Ok(p) => RunSummary {
+                channel: ch.config.id.clone(),
+                job: "stock",
+                started,
+                finished: Timestamp::now(),
+                read: (p.applied + p.rejected + p.conflicts + p.pending) as u64,
+                written: p.applied as u64,
+                failed: (p.rejected + p.conflicts) as u64,
+                errors: p.errors.clone(),
+            },
+            Err(e) => RunSummary {
+                channel: ch.config.id.clone(),
+                job: "stock",
+                started,
+                finished: Timestamp::now(),
+                read: 0,
+                written: 0,
+                failed: 1,
+                errors: vec![e.clone()],
+            },
+        };
+        if summary.read + summary.failed > 0 {
+            self.log.sync_run(&summary).await;
+        }
+        if let Err(e) = &r {
+            self.events.emit(SyncEvent::JobFailed {
+                channel: ch.config.id.clone(),
+                job: "stock",
+                error: e.clone(),
+            });
+        }
+        r
+    }
+
+    /// Every job once: orders of every channel, then stock, then every channel's push.
+    pub async fn cycle(&self) -> CycleReport {
+        let mut report = CycleReport::default();
+        for ch in &self.channels {
+            match self.orders_round(ch).await {
+                Ok((p, i)) => {
+                    report.pulled.insert(ch.config.id.clone(), p);
+                    report.imported.insert(ch.config.id.clone(), i);
+                }
+                Err(e) => report.errors.push(format!("{}: orders: {e}", ch.config.id)),
+            }
+        }
+        match self.stock_round().await {
+            Ok(r) => report.recompute = Some(r),
+            Err(e) => report.errors.push(format!("stock: {e}")),
+        }
+        for ch in &self.channels {
+            match self.push_round(ch).await {
+                Ok(p) => {
+                    report.pushed.insert(ch.config.id.clone(), p);
+                }
+                Err(e) => report.errors.push(format!("{}: push: {e}", ch.config.id)),
+            }
+        }
+        report
+    }
+
+    /// Wake a channel's order task (a webhook said something changed).
+    pub fn wake_orders(&self, channel: &str) {
+        if let Some(n) = self.pull_now.get(channel) {
+            n.notify_one();
+        }
+    }
+
+    /// Wake the stock task (something changed stock).
+    pub fn wake_stock(&self) {
+        self.recompute_now.notify_one();
+    }
+
+    /// Run every task until `shutdown` resolves.
+    pub async fn run(self: Arc<Self>, shutdown: impl Future<Output = ()> + Send + 'static) {
+        let mut tasks = tokio::task::JoinSet::new();
+        for ch in self.channels.clone() {
+            let me = self.clone();
+            let wake = self.pull_now[&ch.config.id].clone();
+            let orders_ch = ch.clone();
+            tasks.spawn(async move {
+                let ch = orders_ch;
+                loop {
+                    let _ = me.orders_round(&ch).await;
+                    wait(&ch.config.order_schedule, &wake, REALTIME_RECONCILE).await;
+                }
+            });
+            let me = self.clone();
+            let wake = self.push_now[&ch.config.id].clone();
+            tasks.spawn(async move {
+                loop {
+                    let _ = me.push_round(&ch).await;
+                    wait(&ch.config.stock_schedule, &wake, REALTIME_RECONCILE).await;
+                }
+            });
+        }
+        let me = self.clone();
+        tasks.spawn(async move {
+            loop {
+                let _ = me.stock_round().await;
+                tokio::select! {
+                    _ = me.recompute_now.notified() => {
+                        // Let a burst of orders land before reading stock again.
+                        tokio::time::sleep(Duration::from_millis(200)).await;
+                    }
+                    _ = tokio::time::sleep(STOCK_POLL) => {}
+                }
+            }
+        });
+        let me = self.clone();
+        tasks.spawn(async move {
+            loop {
+                tokio::time::sleep(CATALOG_REFRESH).await;
+                if let Err(e) = me.reload_catalog().await {
+                    tracing::warn!(error = %e, "catalogue refresh failed; keeping the previous one");
+                }
+            }
+        });
+        shutdown.await;
+        tasks.abort_all();
+        while tasks.join_next().await.is_some() {}
+    }
+}
+
+/// Wait for the next run of `schedule`: a wake-up for realtime (or the reconcile interval),
+/// the interval, or the next cron instant.
+async fn wait(schedule: &Schedule, wake: &Notify, reconcile: Duration) {
+    match schedule {
+        Schedule::Realtime => {
+            tokio::select! {
+                _ = wake.notified() => {}
+                _ = tokio::time::sleep(reconcile) => {}
+            }
+        }
+        other => {
+            let now = Timestamp::now();
+            let next = other.next_after(now).unwrap_or(now + reconcile);
+            let d = next.duration_since(now).unsigned_abs();
+            tokio::select! {
+                _ = wake.notified() => {}
+                _ = tokio::time::sleep(d) => {}
+            }
+        }
+    }
+}
