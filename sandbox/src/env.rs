@@ -246,10 +246,27 @@ impl<'a> Env<'a> {
                     })
                     .collect()
             }
-            Kind::Stored => ids
-                .iter()
-                .map(|&i| self.stored(m, i, f).unwrap_or_else(empty))
-                .collect(),
+            Kind::Stored => {
+                let mut out: Vec<Val> = ids
+                    .iter()
+                    .map(|&i| self.stored(m, i, f).unwrap_or_else(empty))
+                    .collect();
+                if let Some((_, flag)) = m.meta.read_filters.iter().find(|(n, _)| *n == m.fname(f))
+                    && let Some(rel) = m.schema.fields[f as usize].relation.as_deref()
+                {
+                    for v in &mut out {
+                        if let Val::Ids(list) = v {
+                            let kept: Vec<i64> = list
+                                .iter()
+                                .copied()
+                                .filter(|&t| self.get(rel, t, flag).truthy())
+                                .collect();
+                            *v = Val::Ids(kept.into());
+                        }
+                    }
+                }
+                out
+            }
             Kind::Delegated { link, parent_field } => {
                 let (pm, _) = m.parent.expect("delegated field without parent");
                 let links: Vec<i64> = ids

@@ -42,6 +42,9 @@ pub struct ModelMeta {
     pub digits: &'static [(&'static str, u32)],
     /// Wizards (`TransientModel`).
     pub transient: bool,
+    /// x2many fields whose reads apply the field's domain: (field, boolean field of the
+    /// comodel that must be set). `product.route_ids` only shows product-selectable routes.
+    pub read_filters: &'static [(&'static str, &'static str)],
 }
 
 const BASE: ModelMeta = ModelMeta {
@@ -58,6 +61,7 @@ const BASE: ModelMeta = ModelMeta {
     parent_field: None,
     digits: &[],
     transient: false,
+    read_filters: &[],
 };
 
 /// The behaviour of `model` (a default for models without special behaviour).
@@ -106,6 +110,7 @@ pub fn meta(model: &str) -> ModelMeta {
             ],
             cascade: &["product_variant_ids", "seller_ids"],
             digits: &[("list_price", 2)],
+            read_filters: &[("route_ids", "product_selectable")],
             ..BASE
         },
         "product.product" => ModelMeta {
@@ -466,6 +471,8 @@ pub fn meta(model: &str) -> ModelMeta {
                 ("autopost_bills", Str("ask")),
                 ("invoice_sending_method", Str("email")),
                 ("invoice_edi_format", Str("ubl_bis3")),
+                ("group_on", Str("default")),
+                ("group_rfq", Str("default")),
             ],
             inverses: &[("child_ids", "parent_id"), ("bank_ids", "partner_id")],
             indexed: &["parent_id"],
@@ -590,6 +597,12 @@ pub fn meta(model: &str) -> ModelMeta {
         },
         "product.pricelist.item" => ModelMeta {
             order: "applied_on, min_quantity desc, categ_id desc, id desc",
+            defaults: &[
+                ("applied_on", Str("3_global")),
+                ("base", Str("list_price")),
+                ("compute_price", Str("fixed")),
+                ("display_applied_on", Str("1_product")),
+            ],
             indexed: &["pricelist_id"],
             ..BASE
         },
@@ -637,18 +650,32 @@ pub fn meta(model: &str) -> ModelMeta {
         },
         "account.move.line" => ModelMeta {
             order: "date desc, move_name desc, id",
-            defaults: &[("display_type", Str("product")), ("company_id", Int(1))],
+            defaults: &[
+                ("display_type", Str("product")),
+                ("company_id", Int(1)),
+                ("currency_id", Int(1)),
+            ],
             indexed: &["move_id"],
             ..BASE
         },
         "account.payment" => ModelMeta {
             order: "date desc, name desc",
-            defaults: &[("state", Str("draft")), ("company_id", Int(1))],
+            defaults: &[
+                ("state", Str("draft")),
+                ("company_id", Int(1)),
+                ("payment_type", Str("inbound")),
+                ("partner_type", Str("customer")),
+            ],
             ..BASE
         },
         "account.journal" => ModelMeta {
             order: "sequence, type, code",
-            defaults: &[("active", Bool(true)), ("company_id", Int(1))],
+            defaults: &[
+                ("active", Bool(true)),
+                ("company_id", Int(1)),
+                ("invoice_reference_model", Str("odoo")),
+                ("invoice_reference_type", Str("invoice")),
+            ],
             ..BASE
         },
         "account.account" => ModelMeta {
@@ -691,6 +718,7 @@ pub fn meta(model: &str) -> ModelMeta {
         },
         "ir.sequence" => ModelMeta {
             order: "name",
+            defaults: &[("implementation", Str("standard")), ("active", Bool(true))],
             ..BASE
         },
         _ => BASE,

@@ -54,8 +54,8 @@ pub fn router(shared: Arc<Shared>) -> Router {
         .route("/jsonrpc", post(jsonrpc))
         .route("/json/2/{model}/{method}", post(json2))
         .route("/json/2", any(json2_404))
-        .route("/json/2/{*rest}", any(json2_404))
         .route("/web/version", get(web_version))
+        .fallback(not_found)
         .with_state(shared)
 }
 
@@ -667,6 +667,18 @@ async fn web_version(State(shared): State<Arc<Shared>>) -> Response {
         json_body(
             &json!({"version_info": v["server_version_info"], "version": v["server_version"]}),
         ),
+    )
+        .into_response()
+}
+
+async fn not_found(State(shared): State<Arc<Shared>>, uri: axum::http::Uri) -> Response {
+    if uri.path().starts_with("/json/2") {
+        return json2_404(State(shared)).await;
+    }
+    (
+        StatusCode::NOT_FOUND,
+        [(header::CONTENT_TYPE, "text/html; charset=utf-8")],
+        "<!doctype html>\n<html lang=en>\n<title>404 Not Found</title>\n<h1>Not Found</h1>\n<p>The requested URL was not found on the server.</p>\n",
     )
         .into_response()
 }

@@ -89,6 +89,23 @@ pub fn prepare_create(
                     crate::convert::float(crate::convert::round_to(v, 2)),
                 );
             }
+            // Default taxes: the company's default sale and purchase taxes.
+            let creates_template = model == "product.template"
+                || !vals
+                    .get("product_tmpl_id")
+                    .is_some_and(crate::convert::truthy);
+            if creates_template {
+                let sale = env.get_id("res.company", 1, "account_sale_tax_id");
+                let purchase = env.get_id("res.company", 1, "account_purchase_tax_id");
+                if let Some(t) = sale {
+                    vals.entry("taxes_id")
+                        .or_insert(serde_json::json!([[6, 0, [t]]]));
+                }
+                if let Some(t) = purchase {
+                    vals.entry("supplier_taxes_id")
+                        .or_insert(serde_json::json!([[6, 0, [t]]]));
+                }
+            }
         }
         "product.supplierinfo" => purchase::prepare_supplierinfo(env, vals),
         "purchase.order" => purchase::prepare_order(env, vals),
@@ -97,6 +114,7 @@ pub fn prepare_create(
         "sale.advance.payment.inv"
         | "account.payment.register"
         | "account.move"
+        | "account.payment"
         | "account.bank.statement.line" => account::prepare(env, model, vals)?,
         _ => {}
     }

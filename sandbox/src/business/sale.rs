@@ -859,18 +859,26 @@ pub fn prepare_pricelist(env: &mut Env, vals: &mut Map<String, Value>) {
     vals.entry("currency_id").or_insert(json!(1));
     vals.entry("company_id").or_insert(json!(1));
     // The first pricelist switches the feature on: every company gets its Default first.
+    if env.ctx_bool("sandbox_creating_default_pricelists") {
+        return;
+    }
     let any = env.with_ctx(&[("active_test", json!(false))], |e| {
         e.find("product.pricelist", json!([]))
     });
     if any.is_empty() {
         let mut companies = env.find("res.company", json!([]));
         companies.sort_unstable_by(|a, b| b.cmp(a));
-        for c in companies {
-            let _ = env.create_rec(
-                "product.pricelist",
-                json!({"name": "Default", "currency_id": 1, "company_id": c, "sequence": 10}),
-            );
-        }
+        env.with_ctx(
+            &[("sandbox_creating_default_pricelists", json!(true))],
+            |env| {
+                for c in companies {
+                    let _ = env.create_rec(
+                    "product.pricelist",
+                    json!({"name": "Default", "currency_id": 1, "company_id": c, "sequence": 10}),
+                );
+                }
+            },
+        );
     }
 }
 

@@ -359,7 +359,10 @@ pub fn prepare_quant(env: &mut Env, vals: &mut Map<String, Value>) -> OResult<Pr
 fn inventory_location(env: &Env) -> i64 {
     env.find_one(
         LOC,
-        json!([["usage", "=", "inventory"], ["scrap_location", "=", false]]),
+        json!([
+            ["usage", "=", "inventory"],
+            ["name", "=", "Inventory adjustment"]
+        ]),
     )
     .or_else(|| env.find_one(LOC, json!([["usage", "=", "inventory"]])))
     .unwrap_or(13)

@@ -409,9 +409,6 @@ fn stock(s: &mut Seeder) {
         {
             v["company_id"] = Value::Bool(false);
         }
-        if id == 12 {
-            v["scrap_location"] = json!(true);
-        }
         s.put("stock.location", id, v);
     }
     // Company 3's and 2's virtual locations fill the ids up to 32.
