@@ -13,8 +13,8 @@
 //! use odoo_sandbox::{OdooSandbox, SandboxConfig};
 //! let sb = OdooSandbox::start(SandboxConfig::default()).await?;
 //! println!("Odoo 19 at {} db {} key {}", sb.url(), sb.database(), sb.api_key());
-//! let n = sb.handle().call("product.product", "search_count", serde_json::json!([[]]), serde_json::json!({}))?;
-//! assert!(n.as_i64().unwrap() > 0);
+//! let n = sb.handle().search_count("product.product", serde_json::json!([])).unwrap();
+//! assert!(n > 0);
 //! sb.shutdown().await;
 //! # Ok(()) }
 //! ```

@@ -345,6 +345,7 @@ pub fn meta(model: &str) -> ModelMeta {
         },
         "stock.return.picking.line" => ModelMeta {
             computed: &["move_quantity", "uom_id"],
+            defaults: &[("to_refund", Def::Bool(true))],
             indexed: &["wizard_id"],
             transient: true,
             ..BASE

@@ -21,6 +21,19 @@ use serde_json::{Value, json};
 use std::collections::BTreeMap;
 use std::path::Path;
 
+/// Scenarios whose recorded values (quantities, amounts, states, names…) must all be
+/// reproduced, ids and timestamps aside.
+const VALUE_CHECKED_SCENARIOS: &[&str] = &[
+    "01_stock_view",
+    "02_order_lifecycle",
+    "03_invoice_and_payment",
+    "04_cancel_and_return",
+    "05_incremental_cursor",
+    "06_reorder",
+    "07_errors_in_context",
+    "08_uom_and_currency",
+];
+
 /// Scenarios whose every step must be answered; the others print their gaps.
 const REQUIRED_SCENARIOS: &[&str] = &[
     "01_stock_view",
@@ -231,6 +244,98 @@ fn mask_ids(v: &Value) -> String {
     out
 }
 
+/// Differences in *values* (not just shape) between a recorded result and ours, ignoring
+/// what legitimately differs in a replay: record ids, timestamps, and the digits of names
+/// (S00043 vs S00036). Quantities, amounts, states, flags and texts must agree.
+fn value_diff(path: &str, key: &str, e: &Value, a: &Value, out: &mut Vec<String>) {
+    if key == "debug" {
+        // Tracebacks: the exception line is compared with the error name and message.
+        return;
+    }
+    let id_key = key == "id"
+        || key.ends_with("_id")
+        || key.ends_with("_ids")
+        || key == "res_id"
+        || key.starts_with("__")
+        || key == "order_line"
+        || key == "line_ids"
+        || key == "context"
+        || key == "links"
+        || key == "url"
+        || key == "views"
+        || key == "view_id";
+    match (e, a) {
+        (Value::Object(me), Value::Object(ma)) => {
+            for (k, ve) in me {
+                if let Some(va) = ma.get(k) {
+                    value_diff(&format!("{path}.{k}"), k, ve, va, out);
+                }
+            }
+        }
+        (Value::Array(le), Value::Array(la)) => {
+            if id_key {
+                // many2one pairs: compare the display name.
+                if let ([Value::Number(_), ne], [Value::Number(_), na]) =
+                    (le.as_slice(), la.as_slice())
+                    && mask_ids(ne) != mask_ids(na)
+                {
+                    out.push(format!("{path}: expected {ne}, got {na}"));
+                }
+                if le.len() != la.len() && !key.starts_with("__") {
+                    out.push(format!(
+                        "{path}: expected {} ids, got {}",
+                        le.len(),
+                        la.len()
+                    ));
+                }
+                return;
+            }
+            if le.len() != la.len() {
+                out.push(format!(
+                    "{path}: expected {} items, got {}",
+                    le.len(),
+                    la.len()
+                ));
+            }
+            for (i, (ve, va)) in le.iter().zip(la).enumerate() {
+                value_diff(&format!("{path}[{i}]"), key, ve, va, out);
+            }
+        }
+        (Value::Number(ne), Value::Number(na)) => {
+            if id_key && ne.is_i64() {
+                return;
+            }
+            let (x, y) = (ne.as_f64().unwrap_or(0.0), na.as_f64().unwrap_or(0.0));
+            if (x - y).abs() > 1e-9 {
+                out.push(format!("{path}: expected {ne}, got {na}"));
+            }
+        }
+        (Value::String(se), Value::String(sa)) => {
+            let looks_like_date = |s: &str| {
+                s.len() >= 10
+                    && s.as_bytes()[4] == b'-'
+                    && s.as_bytes()[7] == b'-'
+                    && s[..4].chars().all(|c| c.is_ascii_digit())
+            };
+            if looks_like_date(se) || key == "write_date" || key == "create_date" {
+                return;
+            }
+            if mask_ids(e) != mask_ids(a) {
+                out.push(format!("{path}: expected {e}, got {a}"));
+            }
+        }
+        (x, y) if x != y && !(id_key && (x.is_number() || y.is_number())) => {
+            if std::mem::discriminant(x) == std::mem::discriminant(y)
+                || x.is_boolean()
+                || y.is_boolean()
+            {
+                out.push(format!("{path}: expected {x}, got {y}"));
+            }
+        }
+        _ => {}
+    }
+}
+
 fn first(v: Vec<String>) -> Option<String> {
     v.into_iter().next()
 }
@@ -427,16 +532,17 @@ fn template_vars(v: &Value, out: &mut Vec<String>) {
     }
 }
 
-async fn replay_scenarios(
-    shared: &Path,
-    protocol: Protocol,
-) -> BTreeMap<String, (usize, Vec<String>)> {
+type Report = BTreeMap<String, (usize, Vec<String>, Vec<String>)>;
+
+async fn replay_scenarios(shared: &Path, protocol: Protocol) -> Report {
     let dbname = if protocol == Protocol::Json2 {
         "golden_json2"
     } else {
         "golden"
     };
-    let sb = OdooSandbox::start(SandboxConfig::default().databases(&[dbname]))
+    // A frozen clock: only the recorded pauses (and a gap between scenarios) move time.
+    let clock = odoo_sandbox::Clock::frozen(jiff::Timestamp::now());
+    let sb = OdooSandbox::start(SandboxConfig::default().databases(&[dbname]).clock(clock))
         .await
         .unwrap();
     let http = client();
@@ -450,6 +556,7 @@ async fn replay_scenarios(
         sb.clock().advance_secs_f64(2.0);
         let mut vars: BTreeMap<String, Value> = BTreeMap::new();
         let mut gaps = Vec::new();
+        let mut values = Vec::new();
         for step in &sc.steps {
             if let Some(s) = step.sleep_before_s {
                 sb.clock().advance_secs_f64(s);
@@ -498,6 +605,25 @@ async fn replay_scenarios(
                 Protocol::JsonRpc => got.get("result").cloned().unwrap_or(Value::Null),
                 _ => got,
             };
+            let recorded = match protocol {
+                Protocol::JsonRpc => step
+                    .decoded_response
+                    .get("result")
+                    .cloned()
+                    .unwrap_or(Value::Null),
+                _ => step.decoded_response.clone(),
+            };
+            let mut vd = Vec::new();
+            // create and message_post answer with new ids, which a replay cannot share.
+            let root = if step.name.ends_with(".create") || step.name.ends_with(".message_post") {
+                "id"
+            } else {
+                ""
+            };
+            value_diff("$", root, &recorded, &result, &mut vd);
+            for d in vd {
+                values.push(format!("{label}: {d}"));
+            }
             for (var, bind) in &step.binds {
                 match eval_bind(&bind.path, &result, &bind.value, &vars) {
                     Ok(v) => {
@@ -510,7 +636,7 @@ async fn replay_scenarios(
                 }
             }
         }
-        report.insert(name, (sc.steps.len(), gaps));
+        report.insert(name, (sc.steps.len(), gaps, values));
     }
     sb.shutdown().await;
     report
@@ -525,17 +651,24 @@ async fn scenarios(protocol: Protocol) {
     };
     let report = replay_scenarios(&shared, protocol).await;
     let mut failing = Vec::new();
-    for (name, (steps, gaps)) in &report {
+    for (name, (steps, gaps, values)) in &report {
         eprintln!(
-            "{name} ({}): {steps} steps, {} unanswered",
+            "{name} ({}): {steps} steps, {} unanswered, {} value differences",
             protocol.dir(),
-            gaps.len()
+            gaps.len(),
+            values.len()
         );
         for g in gaps {
             eprintln!("  UNANSWERED {g}");
         }
-        if REQUIRED_SCENARIOS.contains(&name.as_str()) && !gaps.is_empty() {
+        for v in values {
+            eprintln!("  VALUE {v}");
+        }
+        if REQUIRED_SCENARIOS.contains(&name.as_str()) {
             failing.extend(gaps.iter().cloned());
+        }
+        if VALUE_CHECKED_SCENARIOS.contains(&name.as_str()) {
+            failing.extend(values.iter().cloned());
         }
     }
     assert!(

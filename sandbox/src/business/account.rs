@@ -141,7 +141,7 @@ pub fn prepare(env: &mut Env, model: &str, vals: &mut Map<String, Value>) -> ORe
                 json!({"move_type": "entry", "journal_id": journal, "date": date, "name": name,
                        "state": "posted", "currency_id": 1,
                        "partner_id": vals.get("partner_id").cloned().unwrap_or(json!(false)),
-                       "amount_total": amount.abs(), "ref": vals.get("payment_ref").cloned().unwrap_or(json!(false))}),
+                       "amount_total": amount.abs()}),
             )?;
             let bank_acc = env
                 .get_id("account.journal", journal, "default_account_id")

@@ -285,17 +285,41 @@ pub fn recompute_line(env: &mut Env, id: i64) -> OResult<()> {
     Ok(())
 }
 
-pub fn recompute_order(env: &mut Env, order: i64) -> OResult<()> {
+/// Order totals: the untaxed sum of lines, and each tax applied once to the summed base of
+/// its lines (Odoo 19's tax engine: 3 lines of 15% on 194.63 give 29.19, not Σ 29.20).
+pub fn order_amounts(env: &Env, order: i64) -> (f64, f64) {
     let lines = env.get_ids(SO, order, "order_line");
     let rounding = currency_rounding(env, order_currency(env, order));
-    let (mut untaxed, mut tax) = (0.0, 0.0);
-    for l in &lines {
-        let (s, t, _) = line_amounts(env, *l);
+    let mut untaxed = 0.0;
+    let mut bases: Vec<(i64, f64)> = Vec::new();
+    for &l in &lines {
+        let (s, _, _) = line_amounts(env, l);
         untaxed += s;
-        tax += t;
+        for t in env.get_ids(SOL, l, "tax_ids") {
+            match bases.iter_mut().find(|(x, _)| *x == t) {
+                Some(b) => b.1 += s,
+                None => bases.push((t, s)),
+            }
+        }
     }
-    let untaxed = round_precision(untaxed, rounding);
-    let tax = round_precision(tax, rounding);
+    let tax: f64 = bases
+        .iter()
+        .map(|(t, base)| {
+            round_precision(
+                base * env.get_f64("account.tax", *t, "amount") / 100.0,
+                rounding,
+            )
+        })
+        .sum();
+    (
+        round_precision(untaxed, rounding),
+        round_precision(tax, rounding),
+    )
+}
+
+pub fn recompute_order(env: &mut Env, order: i64) -> OResult<()> {
+    let rounding = currency_rounding(env, order_currency(env, order));
+    let (untaxed, tax) = order_amounts(env, order);
     let m = env.m(SO);
     let reg = env.reg();
     let mm = reg.m(m);
@@ -780,9 +804,8 @@ pub fn tax_totals(env: &Env, order: i64) -> Value {
     let mut tax_cur = 0.0f64;
     let mut groups: Vec<(i64, Vec<i64>, f64, f64)> = Vec::new();
     for &l in &lines {
-        let (s, t, _) = line_amounts(env, l);
+        let (s, _, _) = line_amounts(env, l);
         base_cur += s;
-        tax_cur += t;
         for tax in env.get_ids(SOL, l, "tax_ids") {
             let g = env.get_id("account.tax", tax, "tax_group_id").unwrap_or(1);
             let amount = env.get_f64("account.tax", tax, "amount");
@@ -792,22 +815,36 @@ pub fn tax_totals(env: &Env, order: i64) -> Value {
                         x.1.push(tax);
                     }
                     x.2 += s;
-                    x.3 += round_precision(s * amount / 100.0, pd);
                 }
-                None => groups.push((g, vec![tax], s, round_precision(s * amount / 100.0, pd))),
+                None => groups.push((g, vec![tax], s, amount)),
             }
         }
     }
+    // Each group's tax on its summed base, rounded once.
+    for g in &mut groups {
+        g.3 = round_precision(g.2 * g.3 / 100.0, pd);
+        tax_cur += g.3;
+    }
     let to_company = |x: f64| round_to(x / rate, 2);
+    // Company-currency tax: the tax of the converted base (151.65 × 15% = 22.75).
+    let company_tax = |g: &(i64, Vec<i64>, f64, f64)| -> f64 {
+        let pct: f64 =
+            g.1.iter()
+                .map(|&t| env.get_f64("account.tax", t, "amount"))
+                .sum();
+        round_to(to_company(g.2) * pct / 100.0, 2)
+    };
+    let tax_company: f64 = groups.iter().map(company_tax).sum();
     let group_json: Vec<Value> = groups
         .iter()
-        .map(|(g, taxes, base, tax)| {
+        .map(|g| {
+            let (gid, taxes, base, tax) = g;
             json!({
-                "id": g, "involved_tax_ids": taxes,
-                "tax_amount_currency": tax, "tax_amount": to_company(*tax),
+                "id": gid, "involved_tax_ids": taxes,
+                "tax_amount_currency": tax, "tax_amount": company_tax(g),
                 "base_amount_currency": base, "base_amount": to_company(*base),
                 "display_base_amount_currency": base, "display_base_amount": to_company(*base),
-                "group_name": env.get_str("account.tax.group", *g, "name").unwrap_or_default(),
+                "group_name": env.get_str("account.tax.group", *gid, "name").unwrap_or_default(),
                 "group_label": false,
             })
         })
@@ -816,13 +853,13 @@ pub fn tax_totals(env: &Env, order: i64) -> Value {
         "currency_id": currency, "currency_pd": pd, "company_currency_id": 1, "company_currency_pd": 0.01,
         "has_tax_groups": !groups.is_empty(),
         "subtotals": [{
-            "tax_groups": group_json, "tax_amount_currency": tax_cur, "tax_amount": to_company(tax_cur),
+            "tax_groups": group_json, "tax_amount_currency": tax_cur, "tax_amount": tax_company,
             "base_amount_currency": base_cur, "base_amount": to_company(base_cur), "name": "Untaxed Amount",
         }],
         "base_amount_currency": base_cur, "base_amount": to_company(base_cur),
-        "tax_amount_currency": tax_cur, "tax_amount": to_company(tax_cur),
+        "tax_amount_currency": tax_cur, "tax_amount": tax_company,
         "same_tax_base": true,
-        "total_amount_currency": base_cur + tax_cur, "total_amount": to_company(base_cur + tax_cur),
+        "total_amount_currency": base_cur + tax_cur, "total_amount": round_to(to_company(base_cur) + tax_company, 2),
     })
 }
 

@@ -504,6 +504,66 @@ fn stock(s: &mut Seeder) {
     s.next_id("delivery.carrier", 3);
 }
 
+// id | template | name | default_code | list price | cost | kind | active
+const PRODUCTS: &str = "\
+1|1|Virtual Interior Design||30.75|20.5|service|1\n\
+2|2|Virtual Home Staging||38.25|25.5|service|1\n\
+3|3|Office Chair|FURN_7777|70.0|55.0|storable|1\n\
+4|4|Office Lamp|FURN_8888|40.0|35.0|storable|1\n\
+5|5|Whiteboard Pen|CONS_0001|1.20|0.5|consu|1\n\
+6|6|Pedal Bin Liner|CONS_0002|4.5|2.0|consu|1\n\
+7|7|Office Design Software|FURN_9999|280.0|235.0|storable|1\n\
+8|8|Desk Combination|FURN_7800|450.0|300.0|storable|1\n\
+9|10|Customizable Desk|FURN_0094|750.0|600.0|storable|0\n\
+10|10|Customizable Desk|FURN_0095|750.0|600.0|storable|0\n\
+11|11|Ergonomic Footrest|FURN_3300|35.0|20.0|storable|1\n\
+12|9|Customizable Desk|FURN_0096|750.0|500.0|storable|1\n\
+13|9|Customizable Desk|FURN_0097|750.0|500.0|storable|1\n\
+14|9|Customizable Desk|FURN_0098|750.0|500.0|storable|1\n\
+15|9|Customizable Desk|DESK0005|750.0|0.0|storable|1\n\
+16|9|Customizable Desk|FURN_0099|750.0|500.0|storable|0\n\
+17|9|Customizable Desk|FURN_0100|750.0|500.0|storable|0\n\
+18|9|Customizable Desk|DESK0006|750.0|0.0|storable|1\n\
+19|12|Corner Desk Right Sit|E-COM06|147.0|600.0|storable|1\n\
+20|13|Large Cabinet|E-COM07|320.0|800.0|storable|1\n\
+21|14|Storage Box|E-COM08|15.8|14.0|storable|1\n\
+22|15|Large Desk|E-COM09|1799.0|1299.0|storable|1\n\
+23|16|Pedal Bin|E-COM10|47.0|10.0|storable|1\n\
+24|17|Cabinet with Doors|E-COM11|140.0|120.5|storable|1\n\
+25|18|Conference Chair|E-COM12|33.0|28.0|storable|1\n\
+26|18|Conference Chair|E-COM13|39.40|28.0|storable|1\n\
+27|19|Office Chair Black|FURN_0269|120.50|180.0|storable|1\n\
+28|20|Corner Desk Left Sit|FURN_1118|85.0|78.0|storable|1\n\
+29|21|Drawer Black|FURN_8900|110.50|100.0|storable|1\n\
+30|22|Flipover|FURN_9001|1950.0|1700.0|storable|1\n\
+31|23|Desk Stand with Screen|FURN_7888|2100.0|1900.0|storable|1\n\
+32|24|Individual Workplace|FURN_0789|885.0|876.0|storable|1\n\
+33|25|Acoustic Bloc Screens|FURN_6666|295.0|287.0|storable|1\n\
+34|26|Drawer|FURN_8855|110.50|100.0|storable|1\n\
+35|27|Three-Seat Sofa|FURN_8999|1500.0|1000.0|storable|1\n\
+36|28|Large Meeting Table|FURN_6741|4000.0|4500.0|storable|1\n\
+37|29|Four Person Desk|FURN_8220|2350.0|2500.0|storable|1\n\
+38|30|Monitor Stand|FURN_5555|150.0|90.0|storable|1\n\
+39|31|Standing Desk Frame|FURN_5556|620.0|400.0|storable|1\n\
+40|32|Meeting Room Screen|FURN_5557|1250.0|900.0|storable|1\n\
+41|33|Bookcase Oak|FURN_5558|210.0|150.0|storable|1\n\
+42|34|Cable Tray|FURN_5559|25.0|12.0|storable|1\n\
+43|35|Desk Pad|FURN_5560|19.0|8.0|consu|1\n\
+44|35|Desk Pad|FURN_5561|19.0|8.0|consu|0\n\
+45|37|Office Cleaning||120.0|80.0|service|1\n\
+46|38|Furniture Assembly||150.0|90.0|service|1\n\
+47|10|Customizable Desk|FURN_4000|750.0|600.0|storable|0\n\
+48|10|Customizable Desk|FURN_4001|750.0|600.0|storable|0\n\
+49|10|Customizable Desk|FURN_4002|750.0|600.0|storable|0\n\
+50|11|Ergonomic Footrest|FURN_3301|35.0|20.0|storable|1\n\
+51|11|Ergonomic Footrest|FURN_3302|35.0|20.0|storable|1\n\
+52|4|Office Lamp|FURN_8889|40.0|35.0|storable|1\n\
+53|3|Office Chair|FURN_7778|70.0|55.0|storable|1\n\
+54|5|Whiteboard Pen|CONS_0003|1.20|0.5|consu|1\n\
+55|6|Pedal Bin Liner|CONS_0004|4.5|2.0|consu|1\n\
+56|39|Standard delivery|Delivery_007|0.0|0.0|service|1\n\
+57|36|Normal Delivery Charges|Delivery_008|10.0|0.0|service|1";
+
 struct P {
     id: i64,
     tmpl: i64,
@@ -546,578 +606,22 @@ const fn p(
 
 fn products(s: &mut Seeder) {
     // kind: "storable" (consu + is_storable), "consu", "service".
-    let mut list = vec![
-        p(
-            1,
-            1,
-            "Virtual Interior Design",
-            None,
-            30.75,
-            20.5,
-            "service",
-            true,
-        ),
-        p(
-            2,
-            2,
-            "Virtual Home Staging",
-            None,
-            38.25,
-            25.5,
-            "service",
-            true,
-        ),
-        p(
-            3,
-            3,
-            "Office Chair",
-            Some("FURN_7777"),
-            70.0,
-            55.0,
-            "storable",
-            true,
-        ),
-        p(
-            4,
-            4,
-            "Office Lamp",
-            Some("FURN_8888"),
-            40.0,
-            35.0,
-            "storable",
-            true,
-        ),
-        p(
-            5,
-            5,
-            "Whiteboard Pen",
-            Some("CONS_0001"),
-            1.20,
-            0.5,
-            "consu",
-            true,
-        ),
-        p(
-            6,
-            6,
-            "Pedal Bin Liner",
-            Some("CONS_0002"),
-            4.5,
-            2.0,
-            "consu",
-            true,
-        ),
-        p(
-            7,
-            7,
-            "Office Design Software",
-            Some("FURN_9999"),
-            280.0,
-            235.0,
-            "storable",
-            true,
-        ),
-        p(
-            8,
-            8,
-            "Desk Combination",
-            Some("FURN_7800"),
-            450.0,
-            300.0,
-            "storable",
-            true,
-        ),
-        p(
-            9,
-            10,
-            "Customizable Desk",
-            Some("FURN_0094"),
-            750.0,
-            600.0,
-            "storable",
-            false,
-        ),
-        p(
-            10,
-            10,
-            "Customizable Desk",
-            Some("FURN_0095"),
-            750.0,
-            600.0,
-            "storable",
-            false,
-        ),
-        p(
-            11,
-            11,
-            "Ergonomic Footrest",
-            Some("FURN_3300"),
-            35.0,
-            20.0,
-            "storable",
-            true,
-        ),
-        p(
-            12,
-            9,
-            "Customizable Desk",
-            Some("FURN_0096"),
-            750.0,
-            500.0,
-            "storable",
-            true,
-        ),
-        p(
-            13,
-            9,
-            "Customizable Desk",
-            Some("FURN_0097"),
-            750.0,
-            500.0,
-            "storable",
-            true,
-        ),
-        p(
-            14,
-            9,
-            "Customizable Desk",
-            Some("FURN_0098"),
-            750.0,
-            500.0,
-            "storable",
-            true,
-        ),
-        p(
-            15,
-            9,
-            "Customizable Desk",
-            Some("DESK0005"),
-            750.0,
-            0.0,
-            "storable",
-            true,
-        ),
-        p(
-            16,
-            9,
-            "Customizable Desk",
-            Some("FURN_0099"),
-            750.0,
-            500.0,
-            "storable",
-            false,
-        ),
-        p(
-            17,
-            9,
-            "Customizable Desk",
-            Some("FURN_0100"),
-            750.0,
-            500.0,
-            "storable",
-            false,
-        ),
-        p(
-            18,
-            9,
-            "Customizable Desk",
-            Some("DESK0006"),
-            750.0,
-            0.0,
-            "storable",
-            true,
-        ),
-        p(
-            19,
-            12,
-            "Corner Desk Right Sit",
-            Some("E-COM06"),
-            147.0,
-            600.0,
-            "storable",
-            true,
-        ),
-        p(
-            20,
-            13,
-            "Large Cabinet",
-            Some("E-COM07"),
-            320.0,
-            800.0,
-            "storable",
-            true,
-        ),
-        p(
-            21,
-            14,
-            "Storage Box",
-            Some("E-COM08"),
-            15.8,
-            14.0,
-            "storable",
-            true,
-        ),
-        p(
-            22,
-            15,
-            "Large Desk",
-            Some("E-COM09"),
-            1799.0,
-            1299.0,
-            "storable",
-            true,
-        ),
-        p(
-            23,
-            16,
-            "Pedal Bin",
-            Some("E-COM10"),
-            47.0,
-            10.0,
-            "storable",
-            true,
-        ),
-        p(
-            24,
-            17,
-            "Cabinet with Doors",
-            Some("E-COM11"),
-            140.0,
-            120.5,
-            "storable",
-            true,
-        ),
-        p(
-            25,
-            18,
-            "Conference Chair",
-            Some("E-COM12"),
-            33.0,
-            28.0,
-            "storable",
-            true,
-        ),
-        p(
-            26,
-            18,
-            "Conference Chair",
-            Some("E-COM13"),
-            39.40,
-            28.0,
-            "storable",
-            true,
-        ),
-        p(
-            27,
-            19,
-            "Office Chair Black",
-            Some("FURN_0269"),
-            120.50,
-            180.0,
-            "storable",
-            true,
-        ),
-        p(
-            28,
-            20,
-            "Corner Desk Left Sit",
-            Some("FURN_1118"),
-            85.0,
-            78.0,
-            "storable",
-            true,
-        ),
-        p(
-            29,
-            21,
-            "Drawer Black",
-            Some("FURN_8900"),
-            110.50,
-            100.0,
-            "storable",
-            true,
-        ),
-        p(
-            30,
-            22,
-            "Flipover",
-            Some("FURN_9001"),
-            1950.0,
-            1700.0,
-            "storable",
-            true,
-        ),
-        p(
-            31,
-            23,
-            "Desk Stand with Screen",
-            Some("FURN_7888"),
-            2100.0,
-            1900.0,
-            "storable",
-            true,
-        ),
-        p(
-            32,
-            24,
-            "Individual Workplace",
-            Some("FURN_0789"),
-            885.0,
-            876.0,
-            "storable",
-            true,
-        ),
-        p(
-            33,
-            25,
-            "Acoustic Bloc Screens",
-            Some("FURN_6666"),
-            295.0,
-            287.0,
-            "storable",
-            true,
-        ),
-        p(
-            34,
-            26,
-            "Drawer",
-            Some("FURN_8855"),
-            110.50,
-            100.0,
-            "storable",
-            true,
-        ),
-        p(
-            35,
-            27,
-            "Three-Seat Sofa",
-            Some("FURN_8999"),
-            1500.0,
-            1000.0,
-            "storable",
-            true,
-        ),
-        p(
-            36,
-            28,
-            "Large Meeting Table",
-            Some("FURN_6741"),
-            4000.0,
-            4500.0,
-            "storable",
-            true,
-        ),
-        p(
-            37,
-            29,
-            "Four Person Desk",
-            Some("FURN_8220"),
-            2350.0,
-            2500.0,
-            "storable",
-            true,
-        ),
-        p(
-            38,
-            30,
-            "Monitor Stand",
-            Some("FURN_5555"),
-            150.0,
-            90.0,
-            "storable",
-            true,
-        ),
-        p(
-            39,
-            31,
-            "Standing Desk Frame",
-            Some("FURN_5556"),
-            620.0,
-            400.0,
-            "storable",
-            true,
-        ),
-        p(
-            40,
-            32,
-            "Meeting Room Screen",
-            Some("FURN_5557"),
-            1250.0,
-            900.0,
-            "storable",
-            true,
-        ),
-        p(
-            41,
-            33,
-            "Bookcase Oak",
-            Some("FURN_5558"),
-            210.0,
-            150.0,
-            "storable",
-            true,
-        ),
-        p(
-            42,
-            34,
-            "Cable Tray",
-            Some("FURN_5559"),
-            25.0,
-            12.0,
-            "storable",
-            true,
-        ),
-        p(
-            43,
-            35,
-            "Desk Pad",
-            Some("FURN_5560"),
-            19.0,
-            8.0,
-            "consu",
-            true,
-        ),
-        p(
-            44,
-            36,
-            "Lamp Shade",
-            Some("FURN_5561"),
-            18.0,
-            7.0,
-            "consu",
-            false,
-        ),
-        p(
-            45,
-            37,
-            "Office Cleaning",
-            None,
-            120.0,
-            80.0,
-            "service",
-            true,
-        ),
-        p(
-            46,
-            38,
-            "Furniture Assembly",
-            None,
-            150.0,
-            90.0,
-            "service",
-            true,
-        ),
-        p(
-            47,
-            39,
-            "Old Desk",
-            Some("FURN_4000"),
-            300.0,
-            200.0,
-            "storable",
-            false,
-        ),
-        p(
-            48,
-            39,
-            "Old Desk",
-            Some("FURN_4001"),
-            300.0,
-            200.0,
-            "storable",
-            false,
-        ),
-        p(
-            49,
-            39,
-            "Old Desk",
-            Some("FURN_4002"),
-            300.0,
-            200.0,
-            "storable",
-            false,
-        ),
-        p(
-            50,
-            11,
-            "Ergonomic Footrest",
-            Some("FURN_3301"),
-            35.0,
-            20.0,
-            "storable",
-            true,
-        ),
-        p(
-            51,
-            11,
-            "Ergonomic Footrest",
-            Some("FURN_3302"),
-            35.0,
-            20.0,
-            "storable",
-            true,
-        ),
-        p(
-            52,
-            4,
-            "Office Lamp",
-            Some("FURN_8889"),
-            40.0,
-            35.0,
-            "storable",
-            true,
-        ),
-        p(
-            53,
-            3,
-            "Office Chair",
-            Some("FURN_7778"),
-            70.0,
-            55.0,
-            "storable",
-            true,
-        ),
-        p(
-            54,
-            5,
-            "Whiteboard Pen",
-            Some("CONS_0003"),
-            1.20,
-            0.5,
-            "consu",
-            true,
-        ),
-        p(
-            55,
-            6,
-            "Pedal Bin Liner",
-            Some("CONS_0004"),
-            4.5,
-            2.0,
-            "consu",
-            true,
-        ),
-        p(
-            56,
-            38,
-            "Standard delivery",
-            Some("Delivery_007"),
-            0.0,
-            0.0,
-            "service",
-            true,
-        ),
-        p(
-            57,
-            37,
-            "Normal Delivery Charges",
-            Some("Delivery_008"),
-            10.0,
-            0.0,
-            "service",
-            true,
-        ),
-    ];
+    let mut list: Vec<P> = PRODUCTS
+        .lines()
+        .map(|line| {
+            let f: Vec<&str> = line.split('|').collect();
+            p(
+                f[0].parse().expect("id"),
+                f[1].parse().expect("template"),
+                f[2],
+                Some(f[3]).filter(|c| !c.is_empty()),
+                f[4].parse().expect("list price"),
+                f[5].parse().expect("cost"),
+                f[6],
+                f[7] == "1",
+            )
+        })
+        .collect();
     for x in &mut list {
         match x.id {
             15 => x.variant = Some("White, Custom"),
@@ -1188,9 +692,7 @@ fn products(s: &mut Seeder) {
         s.put("product.product", x.id, v);
     }
     // Templates whose every variant is archived are archived too.
-    for t in [10, 36, 39] {
-        s.put_field("product.template", t, "active", json!(false));
-    }
+    s.put_field("product.template", 10, "active", json!(false));
     s.next_id("product.product", 58);
     s.next_id("product.template", 40);
     // Quants in WH/Stock: 15 → 65, 18 → 70, 20 → 500 with 157 reserved (captures 06/07).
