@@ -310,7 +310,7 @@ fn value_diff(path: &str, key: &str, e: &Value, a: &Value, out: &mut Vec<String>
                 out.push(format!("{path}: expected {ne}, got {na}"));
             }
         }
-        (Value::String(se), Value::String(sa)) => {
+        (Value::String(se), Value::String(_)) => {
             let looks_like_date = |s: &str| {
                 s.len() >= 10
                     && s.as_bytes()[4] == b'-'
@@ -324,13 +324,14 @@ fn value_diff(path: &str, key: &str, e: &Value, a: &Value, out: &mut Vec<String>
                 out.push(format!("{path}: expected {e}, got {a}"));
             }
         }
-        (x, y) if x != y && !(id_key && (x.is_number() || y.is_number())) => {
-            if std::mem::discriminant(x) == std::mem::discriminant(y)
-                || x.is_boolean()
-                || y.is_boolean()
-            {
-                out.push(format!("{path}: expected {x}, got {y}"));
-            }
+        (x, y)
+            if x != y
+                && !(id_key && (x.is_number() || y.is_number()))
+                && (std::mem::discriminant(x) == std::mem::discriminant(y)
+                    || x.is_boolean()
+                    || y.is_boolean()) =>
+        {
+            out.push(format!("{path}: expected {x}, got {y}"));
         }
         _ => {}
     }
