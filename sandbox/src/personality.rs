@@ -78,29 +78,31 @@ impl Personality {
         name.to_owned()
     }
 
-    /// Whether a 19.0 field exists in this version (hidden ones read as "Invalid field").
-    pub fn field_exists(&self, model: &str, name19: &str) -> bool {
+    /// Whether a 19.0 field does not exist at all in this version (hidden from
+    /// `fields_get` and rejected as an invalid field).
+    pub fn hidden(&self, model: &str, name19: &str) -> bool {
         match (model, name19) {
-            // A 19.0 name that was renamed is not visible under its 19 name.
-            (m, n) if self.field_out(m, n) != n && RENAMABLE.contains(&(m, n)) => {
-                // visible only under the old name
-                false
-            }
             ("product.template" | "product.product", "is_storable") => {
-                self.map.storable == StorableMarker::IsStorableFlag
+                self.map.storable != StorableMarker::IsStorableFlag
             }
-            ("stock.move", "picked") | ("stock.move.line", "picked") => self.map.move_has_picked,
-            _ => true,
+            ("stock.move" | "stock.move.line", "picked") => !self.map.move_has_picked,
+            _ => false,
         }
     }
 
-    /// Is a field name as sent by the client known to this version? (`None`: unknown.)
+    /// Whether a 19.0 field is visible in this version under some name.
+    pub fn field_exists(&self, model: &str, name19: &str) -> bool {
+        !self.hidden(model, name19)
+    }
+
+    /// The 19.0 name of a field as a client of this version wrote it (`None`: the version has
+    /// no such field — including a 19.0 name that this version still calls differently).
     pub fn translate_field(&self, model: &str, name: &str) -> Option<String> {
         let n19 = self.field_in(model, name);
         if n19 != name {
             return Some(n19);
         }
-        if !self.field_exists(model, name) {
+        if self.field_out(model, name) != name || self.hidden(model, name) {
             return None;
         }
         Some(n19)
@@ -217,7 +219,15 @@ mod tests {
         assert_eq!(p.field_out("sale.order.line", "tax_ids"), "tax_id");
         assert_eq!(p.field_in("sale.order.line", "tax_id"), "tax_ids");
         assert!(p.translate_field("sale.order.line", "tax_ids").is_none());
+        assert_eq!(
+            p.translate_field("sale.order.line", "tax_id").as_deref(),
+            Some("tax_ids")
+        );
         assert!(p.field_exists("product.product", "is_storable"));
+        assert!(
+            p.field_exists("sale.order.line", "tax_ids"),
+            "visible, as tax_id"
+        );
         assert_eq!(p.warehouse_context_key, "warehouse_id");
         assert!(!p.whole_second_datetimes);
     }

@@ -384,7 +384,7 @@ pub fn call(
             }
         }
         "read" => {
-            let fields = translate_fields(env, model, str_list(kw.get("fields")))?;
+            let fields = read_fields(env, model, str_list(kw.get("fields")))?;
             let classic = kw
                 .get("load")
                 .is_none_or(|l| l.as_str() == Some("_classic_read"));
@@ -420,7 +420,7 @@ pub fn call(
                 "search" => json!(env.search(mid, &dom, offset, limit, order.as_deref())?),
                 _ => {
                     let found = env.search(mid, &dom, offset, limit, order.as_deref())?;
-                    let fields = translate_fields(env, model, str_list(kw.get("fields")))?;
+                    let fields = read_fields(env, model, str_list(kw.get("fields")))?;
                     let classic = kw
                         .get("load")
                         .is_none_or(|l| l.as_str() == Some("_classic_read"));
@@ -596,7 +596,34 @@ fn translate_vals(env: &Env, model: &str, vals: Map<String, Value>) -> OResult<M
             )));
         }
     }
-    Ok(pers.vals_in(model, &vals))
+    let mut out = pers.vals_in(model, &vals);
+    // x2many commands carry the comodel's values: translate those too.
+    let reg = env.reg();
+    if let Some(m) = reg.get(model) {
+        for (k, v) in out.iter_mut() {
+            let Some(def) = m.schema.field(k) else {
+                continue;
+            };
+            if !def.ftype.is_x2many() {
+                continue;
+            }
+            let Some(rel) = def.relation.clone() else {
+                continue;
+            };
+            if let Value::Array(cmds) = v {
+                for cmd in cmds.iter_mut() {
+                    if let Value::Array(c) = cmd
+                        && c.len() == 3
+                        && matches!(c[0].as_i64(), Some(0 | 1))
+                        && let Value::Object(inner) = &c[2]
+                    {
+                        c[2] = Value::Object(translate_vals(env, &rel, inner.clone())?);
+                    }
+                }
+            }
+        }
+    }
+    Ok(out)
 }
 
 fn translate_fields(
@@ -626,6 +653,26 @@ fn translate_fields(
         }
     }
     Ok(Some(out))
+}
+
+/// Field list of a read: translated, plus what an older personality needs to answer it
+/// (≤17 shows storable products as `type='product'`, which needs the storable flag).
+fn read_fields(
+    env: &Env,
+    model: &str,
+    fields: Option<Vec<String>>,
+) -> OResult<Option<Vec<String>>> {
+    let pers = env.pers();
+    let mut out = translate_fields(env, model, fields)?;
+    if let Some(list) = out.as_mut()
+        && matches!(model, "product.template" | "product.product")
+        && pers.map.storable == odoo_wire::versions::StorableMarker::TypeProduct
+        && list.iter().any(|f| f == "type")
+        && !list.iter().any(|f| f == "is_storable")
+    {
+        list.push("is_storable".into());
+    }
+    Ok(out)
 }
 
 fn translate_fields_spec(env: &Env, model: &str, fields: Vec<String>) -> Vec<String> {

@@ -107,6 +107,27 @@ fn unknown_db(name: &str) -> OdooError {
     )
 }
 
+/// Faults that strike before the call reaches Odoo (proxy errors, latency, auth); the others
+/// (commit-then-fail) are handed to [`run_object`].
+async fn pre_fault(fault: &Option<Fault>, style: Style) -> Option<Outcome> {
+    match fault {
+        Some(Fault::Latency(d)) => {
+            tokio::time::sleep(*d).await;
+            None
+        }
+        Some(Fault::Http(code)) => Some(Outcome::Http(*code)),
+        Some(Fault::SerializationFailure) => Some(Outcome::Err(OdooError::new(
+            ErrKind::SerializationFailure,
+            "could not serialize access due to concurrent update\n",
+        ))),
+        Some(Fault::AuthFailure) => Some(Outcome::Err(match style {
+            Style::Json2 => OdooError::new(ErrKind::Unauthorized, "Invalid apikey"),
+            Style::ExecuteKw => OdooError::access_denied(),
+        })),
+        _ => None,
+    }
+}
+
 /// Run a model call in a transaction on a blocking thread.
 #[allow(clippy::too_many_arguments)]
 async fn run_object(
@@ -119,25 +140,8 @@ async fn run_object(
     ids: Option<Vec<i64>>,
     args: Vec<Value>,
     kwargs: Map<String, Value>,
+    fault: Option<Fault>,
 ) -> Outcome {
-    let fault = shared.faults.take(&model, &method);
-    match &fault {
-        Some(Fault::Latency(d)) => tokio::time::sleep(*d).await,
-        Some(Fault::Http(code)) => return Outcome::Http(*code),
-        Some(Fault::SerializationFailure) => {
-            return Outcome::Err(OdooError::new(
-                ErrKind::SerializationFailure,
-                "could not serialize access due to concurrent update\n",
-            ));
-        }
-        Some(Fault::AuthFailure) => {
-            return Outcome::Err(match style {
-                Style::Json2 => OdooError::new(ErrKind::Unauthorized, "Invalid apikey"),
-                Style::ExecuteKw => OdooError::access_denied(),
-            });
-        }
-        _ => {}
-    }
     shared.stats.record(&model, &method);
     let Some(db) = shared.db(&dbname) else {
         return Outcome::Err(unknown_db(&dbname));
@@ -369,6 +373,10 @@ async fn dispatch_service(
             let secret = s(2);
             let model = s(3);
             let meth = s(4);
+            let fault = shared.faults.take(&model, &meth);
+            if let Some(o) = pre_fault(&fault, style).await {
+                return o;
+            }
             let Some(db) = shared.db(&dbname) else {
                 return Outcome::Err(unknown_db(&dbname));
             };
@@ -393,7 +401,10 @@ async fn dispatch_service(
                     Map::new(),
                 )
             };
-            run_object(shared, dbname, uid, style, model, meth, None, args, kwargs).await
+            run_object(
+                shared, dbname, uid, style, model, meth, None, args, kwargs, fault,
+            )
+            .await
         }
         ("db", "list") => Outcome::Ok(json!(shared.dbs.keys().collect::<Vec<_>>())),
         ("db", "server_version") => Outcome::Ok(json!(format!(
@@ -559,6 +570,13 @@ async fn json2(
             .into_response();
     }
     let now = shared.clock.now_us();
+    let fault = shared.faults.take(&model, &method);
+    let pre = pre_fault(&fault, Style::Json2).await;
+    match &pre {
+        Some(Outcome::Http(code)) => return proxy_error(*code),
+        Some(Outcome::Err(e)) => return json2_error(e),
+        _ => {}
+    }
     let dbname = match headers.get("x-odoo-database").and_then(|v| v.to_str().ok()) {
         Some(d) => d.to_owned(),
         None => shared.default_db.clone(),
@@ -617,18 +635,24 @@ async fn json2(
             }
         },
     };
-    let outcome = run_object(
-        shared.clone(),
-        dbname,
-        uid,
-        Style::Json2,
-        model,
-        method,
-        ids,
-        vec![],
-        kw,
-    )
-    .await;
+    let outcome = match pre {
+        Some(o) => o,
+        None => {
+            run_object(
+                shared.clone(),
+                dbname,
+                uid,
+                Style::Json2,
+                model,
+                method,
+                ids,
+                vec![],
+                kw,
+                fault,
+            )
+            .await
+        }
+    };
     let ok = |v: Value| {
         (
             StatusCode::OK,
