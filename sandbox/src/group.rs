@@ -12,7 +12,7 @@ use serde_json::{Map, Value, json};
 use std::collections::HashMap;
 
 /// A group key value.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 enum GKey {
     False,
     Id(i64),
@@ -242,7 +242,8 @@ fn count_terms(items: &[Value]) -> usize {
 
 struct Groups {
     keys: Vec<Vec<GKey>>,
-    members: Vec<Vec<i64>>,
+    /// Row positions (into the searched ids) of each group's members.
+    members: Vec<Vec<usize>>,
 }
 
 fn group(env: &Env, model: u16, ids: &[i64], gbs: &[GroupBy]) -> OResult<Groups> {
@@ -256,7 +257,7 @@ fn group(env: &Env, model: u16, ids: &[i64], gbs: &[GroupBy]) -> OResult<Groups>
         keys: vec![],
         members: vec![],
     };
-    for (row, &id) in ids.iter().enumerate() {
+    for row in 0..ids.len() {
         let key: Vec<GKey> = cols.iter().map(|c| c[row].clone()).collect();
         let n = out.keys.len();
         let slot = *index.entry(key.clone()).or_insert(n);
@@ -264,20 +265,28 @@ fn group(env: &Env, model: u16, ids: &[i64], gbs: &[GroupBy]) -> OResult<Groups>
             out.keys.push(key);
             out.members.push(vec![]);
         }
-        out.members[slot].push(id);
+        out.members[slot].push(row);
     }
     Ok(out)
 }
 
-fn aggregate(env: &Env, model: u16, a: &Agg, ids: &[i64]) -> OResult<Value> {
+/// The values an aggregate reads, fetched once for all rows.
+fn agg_column(env: &Env, model: u16, a: &Agg, ids: &[i64]) -> OResult<Vec<Val>> {
+    match a.field {
+        Some(f) => env.vals(model, ids, f),
+        None => Ok(Vec::new()),
+    }
+}
+
+fn aggregate(env: &Env, model: u16, a: &Agg, col: &[Val], rows: &[usize]) -> Value {
     let Some(f) = a.field else {
-        return Ok(json!(ids.len()));
+        return json!(rows.len());
     };
     let reg = env.reg();
     let m = reg.m(model);
-    let vals = env.vals(model, ids, f)?;
+    let vals: Vec<&Val> = rows.iter().map(|&r| &col[r]).collect();
     let ftype = m.ftype(f);
-    let nums = || vals.iter().map(Val::as_f64);
+    let nums = || vals.iter().map(|v| v.as_f64());
     let num = |x: f64| {
         if ftype == FieldType::Integer {
             json!(x as i64)
@@ -285,7 +294,7 @@ fn aggregate(env: &Env, model: u16, a: &Agg, ids: &[i64]) -> OResult<Value> {
             float(crate::convert::round_to(x, 10))
         }
     };
-    Ok(match a.func.as_str() {
+    match a.func.as_str() {
         "sum" => num(nums().sum()),
         "avg" => {
             if vals.is_empty() {
@@ -307,11 +316,11 @@ fn aggregate(env: &Env, model: u16, a: &Agg, ids: &[i64]) -> OResult<Value> {
             s.dedup();
             json!(s.len())
         }
-        "bool_and" => json!(vals.iter().all(Val::truthy)),
-        "bool_or" => json!(vals.iter().any(Val::truthy)),
+        "bool_and" => json!(vals.iter().all(|v| v.truthy())),
+        "bool_or" => json!(vals.iter().any(|v| v.truthy())),
         "array_agg" => Value::Array(vals.iter().map(|v| env.to_json(m, f, v)).collect()),
         _ => Value::Bool(false),
-    })
+    }
 }
 
 /// Sort group indexes by the group-by values (many2one: the comodel's order).
@@ -341,7 +350,7 @@ fn sort_groups(
     let mut ranks: Vec<HashMap<GKey, usize>> = Vec::new();
     for (col, gb) in gbs.iter().enumerate() {
         let mut distinct: Vec<GKey> = g.keys.iter().map(|k| k[col].clone()).collect();
-        distinct.sort_by(|a, b| format!("{a:?}").cmp(&format!("{b:?}")));
+        distinct.sort();
         distinct.dedup();
         if gb.ftype == FieldType::Many2one {
             let rel = m.schema.fields[gb.f as usize]
@@ -368,9 +377,7 @@ fn sort_groups(
                 (GKey::False, _) => std::cmp::Ordering::Greater,
                 (_, GKey::False) => std::cmp::Ordering::Less,
                 (GKey::Int(x), GKey::Int(y)) => x.cmp(y),
-                (GKey::Text(x), GKey::Text(y)) => {
-                    x.to_lowercase().cmp(&y.to_lowercase()).then(x.cmp(y))
-                }
+                (GKey::Text(x), GKey::Text(y)) => x.cmp(y),
                 (GKey::Bool(x), GKey::Bool(y)) => x.cmp(y),
                 _ => std::cmp::Ordering::Equal,
             });
@@ -383,6 +390,16 @@ fn sort_groups(
             );
         }
     }
+    // Rank of every group in every column, computed once.
+    let grank: Vec<Vec<usize>> = g
+        .keys
+        .iter()
+        .map(|k| {
+            (0..gbs.len())
+                .map(|col| ranks[col].get(&k[col]).copied().unwrap_or(usize::MAX))
+                .collect()
+        })
+        .collect();
     idx.sort_by(|&a, &b| {
         for s in &specs {
             let field = s.field.split(':').next().unwrap_or(&s.field);
@@ -390,15 +407,7 @@ fn sort_groups(
                 .iter()
                 .position(|gb| gb.spec == s.field || gb.field == field)
             {
-                let ka = ranks[col]
-                    .get(&g.keys[a][col])
-                    .copied()
-                    .unwrap_or(usize::MAX);
-                let kb = ranks[col]
-                    .get(&g.keys[b][col])
-                    .copied()
-                    .unwrap_or(usize::MAX);
-                ka.cmp(&kb)
+                grank[a][col].cmp(&grank[b][col])
             } else {
                 // Ordering by an aggregate (`quantity:sum desc`, `__count`).
                 let va = rows_aggs[a]
@@ -498,13 +507,17 @@ pub fn read_group(
     } else {
         "__count".to_owned()
     };
+    let cols: Vec<Vec<Val>> = aggs
+        .iter()
+        .map(|a| agg_column(env, model, a, &ids))
+        .collect::<OResult<_>>()?;
     let mut agg_rows = Vec::with_capacity(g.keys.len());
     for members in &g.members {
         let mut r = Map::new();
         r.insert("__count".into(), json!(members.len()));
         r.insert(count_key.clone(), json!(members.len()));
-        for a in &aggs {
-            r.insert(a.key.clone(), aggregate(env, model, a, members)?);
+        for (a, col) in aggs.iter().zip(&cols) {
+            r.insert(a.key.clone(), aggregate(env, model, a, col, members));
         }
         agg_rows.push(r);
     }
@@ -571,11 +584,15 @@ pub fn formatted_read_group(
         }
     }
     let g = group(env, model, &ids, &gbs)?;
+    let cols: Vec<Vec<Val>> = aggs
+        .iter()
+        .map(|a| agg_column(env, model, a, &ids))
+        .collect::<OResult<_>>()?;
     let mut agg_rows = Vec::with_capacity(g.keys.len());
     for members in &g.members {
         let mut r = Map::new();
-        for a in &aggs {
-            r.insert(a.key.clone(), aggregate(env, model, a, members)?);
+        for (a, col) in aggs.iter().zip(&cols) {
+            r.insert(a.key.clone(), aggregate(env, model, a, col, members));
         }
         agg_rows.push(r);
     }
