@@ -155,10 +155,22 @@ async fn run_object(
             Some(Value::Object(c)) => c,
             _ => Map::new(),
         };
-        let r = {
+        // A bug in the sandbox must not leave half a transaction behind.
+        let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
             let mut env = Env::new(&mut guard, uid, ctx, now);
             rpc::call(&mut env, style, &model, &method, ids, &args, &kwargs)
-        };
+        }))
+        .unwrap_or_else(|panic| {
+            let what = panic
+                .downcast_ref::<String>()
+                .cloned()
+                .or_else(|| panic.downcast_ref::<&str>().map(|s| (*s).to_owned()))
+                .unwrap_or_default();
+            Err(OdooError::new(
+                ErrKind::KeyError,
+                format!("internal sandbox error in {model}.{method}: {what}"),
+            ))
+        });
         match r {
             Ok(v) => {
                 guard.commit();
