@@ -337,6 +337,21 @@ fn value_diff(path: &str, key: &str, e: &Value, a: &Value, out: &mut Vec<String>
     }
 }
 
+/// The result of a response body (`Null` for faults and errors).
+fn decoded_result(p: Protocol, body: &str) -> Value {
+    match p {
+        Protocol::XmlRpc => match xmlrpc::decode_response(body) {
+            Ok(xmlrpc::Response::Success(v)) => v,
+            _ => Value::Null,
+        },
+        Protocol::JsonRpc => serde_json::from_str::<Value>(body)
+            .ok()
+            .and_then(|v| v.get("result").cloned())
+            .unwrap_or(Value::Null),
+        Protocol::Json2 => serde_json::from_str(body).unwrap_or(Value::Null),
+    }
+}
+
 fn first(v: Vec<String>) -> Option<String> {
     v.into_iter().next()
 }
@@ -445,6 +460,14 @@ async fn replay_single(shared: &Path, target: Protocol) -> (usize, Vec<String>) 
             }
             if let Some(d) = diff {
                 unanswered.push(format!("{}/{}: {d}", p.dir(), c.name));
+            }
+            // Values are reported, not enforced: the demo seed reproduces only what matters.
+            let ours = decoded_result(p, &text);
+            let theirs = decoded_result(p, &c.response.body);
+            let mut vd = Vec::new();
+            value_diff("$", "", &theirs, &ours, &mut vd);
+            for d in vd {
+                eprintln!("  VALUE {}/{}: {d}", p.dir(), c.name);
             }
         }
         if p == target {
