@@ -1,7 +1,7 @@
 //! Invoicing (`account`, `sale`): the invoicing wizard, posting, the payment wizard and
 //! bank statement lines — as scenario 03 recorded them.
 
-use super::{now_str, today};
+use super::today;
 use crate::convert::round_to;
 use crate::env::Env;
 use crate::error::{OResult, OdooError};
@@ -163,10 +163,6 @@ pub fn prepare(env: &mut Env, model: &str, vals: &mut Map<String, Value>) -> ORe
         }
         _ => {}
     }
-    Ok(())
-}
-
-pub fn after_create_statement_line(_env: &mut Env, _id: i64) -> OResult<()> {
     Ok(())
 }
 
@@ -417,8 +413,4 @@ pub fn action_create_payments(env: &mut Env, ids: &[i64]) -> OResult<Value> {
         json!({"name": "Payments", "type": "ir.actions.act_window", "res_model": "account.payment",
               "context": {"create": false}, "view_mode": "form", "res_id": pay}),
     )
-}
-
-pub fn _now(env: &Env) -> String {
-    now_str(env)
 }

@@ -167,14 +167,9 @@ pub fn after_create(
                     serde_json::json!({"list_price": v}),
                 )?;
             }
-            if let Some(sellers) = vals.get("seller_ids") {
-                let _ = sellers;
-            }
             purchase::link_sellers_to_variant(env, id)?;
         }
-        "product.pricelist" => sale::after_create_pricelist(env, id)?,
         "purchase.order.line" => purchase::recompute_line(env, id)?,
-        "account.bank.statement.line" => account::after_create_statement_line(env, id)?,
         _ => {}
     }
     Ok(())
@@ -188,7 +183,6 @@ pub fn before_write(
     vals: &mut Map<String, Value>,
 ) -> OResult<()> {
     match model {
-        "stock.move" => stock::before_write_move(env, ids, vals)?,
         "res.partner.bank" => {
             if let Some(Value::String(acc)) = vals.get("acc_number") {
                 let s: String = acc

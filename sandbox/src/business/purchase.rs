@@ -2,7 +2,6 @@
 //! reordering rules and the RFQ that `action_replenish` creates.
 
 use super::{add_days, now_str, today};
-use crate::compute::stock_quantities;
 use crate::convert::{float, round_precision, round_to};
 use crate::env::Env;
 use crate::error::{OResult, OdooError};
@@ -87,96 +86,61 @@ fn on_order(env: &Env, op: i64) -> f64 {
         .sum()
 }
 
+/// (on hand, forecast) of an orderpoint's product at its location: forecast counts open
+/// moves and the RFQs the rule already generated (scenario 06: 2 on hand + 18 ordered = 20).
 fn forecast(env: &Env, op: i64) -> (f64, f64) {
     let product = env.get_id(OP, op, "product_id").unwrap_or(0);
     let loc = env.get_id(OP, op, "location_id").unwrap_or(0);
-    let mut env2_ctx = env.ctx.clone();
-    env2_ctx.insert("location".into(), json!(loc));
-    // A read-only scoped view: stock_quantities reads the context from the env.
-    let q = scoped_quantities(env, product, loc);
-    let _ = env2_ctx;
-    let (on_hand, _res, inc, out) = q;
+    let (on_hand, incoming, outgoing) = location_quantities(env, product, loc);
     (
         on_hand,
-        round_to(on_hand + inc - out + on_order(env, op), 4),
+        round_to(on_hand + incoming - outgoing + on_order(env, op), 4),
     )
 }
 
-fn scoped_quantities(env: &Env, product: i64, location: i64) -> (f64, f64, f64, f64) {
-    // stock_quantities honours `location` from the context; emulate it without mutating env.
-    let fake = FakeCtx { env, location };
-    fake.quantities(product)
-}
-
-struct FakeCtx<'a, 'b> {
-    env: &'a Env<'b>,
-    location: i64,
-}
-
-impl FakeCtx<'_, '_> {
-    fn quantities(&self, product: i64) -> (f64, f64, f64, f64) {
-        // Internal locations under the orderpoint's location.
-        let locs: std::collections::HashSet<i64> = self
-            .env
-            .find(
-                "stock.location",
-                json!([
-                    ["id", "child_of", self.location],
-                    ["usage", "in", ["internal", "transit"]]
-                ]),
-            )
-            .into_iter()
-            .collect();
-        let mut on = 0.0;
-        let mut res = 0.0;
-        for q in self
-            .env
-            .find("stock.quant", json!([["product_id", "=", product]]))
-        {
-            if locs.contains(
-                &self
-                    .env
-                    .get_id("stock.quant", q, "location_id")
-                    .unwrap_or(0),
-            ) {
-                on += self.env.get_f64("stock.quant", q, "quantity");
-                res += self.env.get_f64("stock.quant", q, "reserved_quantity");
-            }
-        }
-        let (mut inc, mut out) = (0.0, 0.0);
-        for mv in self.env.find(
-            "stock.move",
+/// (on hand, incoming, outgoing) of a product under a location (children included).
+fn location_quantities(env: &Env, product: i64, location: i64) -> (f64, f64, f64) {
+    let locs: std::collections::HashSet<i64> = env
+        .find(
+            "stock.location",
             json!([
-                ["product_id", "=", product],
-                [
-                    "state",
-                    "in",
-                    ["waiting", "confirmed", "assigned", "partially_available"]
-                ]
+                ["id", "child_of", location],
+                ["usage", "in", ["internal", "transit"]]
             ]),
-        ) {
-            let s = locs.contains(
-                &self
-                    .env
-                    .get_id("stock.move", mv, "location_id")
-                    .unwrap_or(0),
-            );
-            let d = locs.contains(
-                &self
-                    .env
-                    .get_id("stock.move", mv, "location_dest_id")
-                    .unwrap_or(0),
-            );
-            let qty = self.env.get_f64("stock.move", mv, "product_qty");
-            match (s, d) {
-                (true, false) => out += qty,
-                (false, true) => inc += qty,
-                _ => {}
-            }
+        )
+        .into_iter()
+        .collect();
+    let on_hand: f64 = env
+        .find("stock.quant", json!([["product_id", "=", product]]))
+        .into_iter()
+        .filter(|&q| locs.contains(&env.get_id("stock.quant", q, "location_id").unwrap_or(0)))
+        .map(|q| env.get_f64("stock.quant", q, "quantity"))
+        .sum();
+    let (mut incoming, mut outgoing) = (0.0, 0.0);
+    for mv in env.find(
+        "stock.move",
+        json!([
+            ["product_id", "=", product],
+            [
+                "state",
+                "in",
+                ["waiting", "confirmed", "assigned", "partially_available"]
+            ]
+        ]),
+    ) {
+        let from_here = locs.contains(&env.get_id("stock.move", mv, "location_id").unwrap_or(0));
+        let to_here = locs.contains(
+            &env.get_id("stock.move", mv, "location_dest_id")
+                .unwrap_or(0),
+        );
+        let qty = env.get_f64("stock.move", mv, "product_qty");
+        match (from_here, to_here) {
+            (true, false) => outgoing += qty,
+            (false, true) => incoming += qty,
+            _ => {}
         }
-        let _ = stock_quantities;
-        (on, res, inc, out)
     }
+    (on_hand, incoming, outgoing)
 }
 
 fn qty_to_order(env: &Env, op: i64) -> f64 {

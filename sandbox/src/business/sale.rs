@@ -919,10 +919,6 @@ pub fn prepare_pricelist(env: &mut Env, vals: &mut Map<String, Value>) {
     }
 }
 
-pub fn after_create_pricelist(_env: &mut Env, _id: i64) -> OResult<()> {
-    Ok(())
-}
-
 /// `res.currency.round(amount)`: half-up at the currency's rounding.
 pub fn currency_round(env: &mut Env, ids: &[i64], kw: &Map<String, Value>) -> OResult<Value> {
     let amount = kw.get("amount").and_then(Value::as_f64).unwrap_or(0.0);

@@ -729,12 +729,8 @@ pub fn cancel_picking(env: &mut Env, pk: i64) -> OResult<()> {
     recompute_picking_state(env, pk)
 }
 
-/// Writing `quantity` on a reserved move adjusts its reservation like Odoo's move lines do.
-pub fn before_write_move(env: &mut Env, ids: &[i64], vals: &mut Map<String, Value>) -> OResult<()> {
-    let _ = (env, ids, vals);
-    Ok(())
-}
-
+/// Writing `quantity` on a reserved move gives back what is no longer picked, like Odoo's
+/// move lines do.
 pub fn after_write_move(env: &mut Env, ids: &[i64], vals: &Map<String, Value>) -> OResult<()> {
     if vals.contains_key("quantity") {
         for &mv in ids {
