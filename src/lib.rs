@@ -5,6 +5,7 @@
 pub mod allocation;
 pub mod cli;
 pub mod config;
+pub mod embedded;
 pub mod odoo;
 pub mod server;
 pub mod store;

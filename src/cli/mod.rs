@@ -5,6 +5,7 @@
 //! reached through [`seams`], the integrator's checklist.
 
 mod check;
+mod demo;
 pub mod exit;
 pub mod notify;
 mod run;
@@ -112,6 +113,12 @@ pub struct DemoArgs {
     /// Number of products in the generated catalog.
     #[arg(long, default_value_t = 200, value_name = "N")]
     pub catalog: u32,
+    /// How long buyers keep ordering.
+    #[arg(long, default_value_t = 20, value_name = "SECONDS")]
+    pub seconds: u64,
+    /// Time between two marketplace orders.
+    #[arg(long, default_value_t = 400, value_name = "MS")]
+    pub order_interval_ms: u64,
 }
 
 #[derive(Debug, Clone, Args)]
@@ -187,7 +194,7 @@ fn dispatch(cli: Cli) -> Result<(), CliError> {
             runtime()?.block_on(check::check(config))
         }
         Command::Demo(args) => {
-            init_logging(&cli, None)?;
+            init_logging_at(&cli, None, "error")?;
             runtime()?
                 .block_on(seams::run_demo(args))
                 .map_err(seam_error)
@@ -264,12 +271,24 @@ fn load_config(cli: &Cli) -> Result<Config, CliError> {
 }
 
 fn init_logging(cli: &Cli, config: Option<&Config>) -> Result<(), CliError> {
+    init_logging_at(cli, config, "info")
+}
+
+/// `default_level` applies without a config file: `demo` prints its own live view, so its
+/// logs default to errors only.
+fn init_logging_at(
+    cli: &Cli,
+    config: Option<&Config>,
+    default_level: &str,
+) -> Result<(), CliError> {
     let format = cli
         .log_format
         .map(LogFormat::from)
         .or(config.map(|c| c.log.format))
         .unwrap_or(LogFormat::Auto);
-    let level = config.map(|c| c.log.level.as_str()).unwrap_or("info");
+    let level = config
+        .map(|c| c.log.level.as_str())
+        .unwrap_or(default_level);
     let rust_log = std::env::var("RUST_LOG").ok();
     let filter = crate::telemetry::effective_filter(level, rust_log.as_deref(), cli.verbosity());
     crate::telemetry::init_logging(format, &filter).exit_with(Exit::Failure)?;

@@ -102,10 +102,8 @@ pub async fn deep_checks(
 ///
 /// INTEGRATOR: `odoo-sandbox` + `channel-sandbox` seeded with `args.catalog` products on
 /// `args.odoo_version`, a temporary store, then the sync jobs once.
-pub async fn run_demo(_args: &DemoArgs) -> Result<(), SeamError> {
-    Err(SeamError::NotWired(
-        "Odoo sandbox and sandbox marketplace: run_demo",
-    ))
+pub async fn run_demo(args: &DemoArgs) -> Result<(), SeamError> {
+    super::demo::run(args).await
 }
 
 /// `sandbox`: serve the Odoo sandbox on `args.odoo_port` and a sandbox marketplace on

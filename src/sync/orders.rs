@@ -30,7 +30,7 @@ use super::events::{EventBus, SyncEvent};
 use super::odoo_log::{OdooLog, QuarantineNote, odoo_dt};
 use crate::odoo::{CallKind, Domain, OdooClient, OdooError};
 use crate::odoo::{MessageKind, SearchOpts};
-use crate::store::{NewQuarantine, Staged, Store};
+use crate::store::{Staged, Store};
 
 /// Marketplaces stamp `updated_at` when their transaction started; pull a little behind the
 /// cursor and let the inbox drop what was already staged.
@@ -126,9 +126,10 @@ pub async fn pull(
                         Staged::New(inbox_id) => {
                             report.malformed += 1;
                             let reason = format!("cannot read the order: {error}");
-                            store.inbox_quarantine(inbox_id, &reason).await?;
-                            quarantine(store, log, events, id, &ext, &reason, &payload, None)
-                                .await?;
+                            quarantine(
+                                store, log, events, inbox_id, id, &ext, &reason, &payload, None,
+                            )
+                            .await?;
                         }
                         Staged::Duplicate { .. } => report.unchanged += 1,
                     }
@@ -158,27 +159,23 @@ pub async fn pull(
     Ok(report)
 }
 
-/// Record a quarantine in the store and show it in Odoo.
+/// Quarantine a staged inbox row (the store records it in the same transaction that closes
+/// the row) and show it in Odoo.
 #[allow(clippy::too_many_arguments)]
 async fn quarantine(
     store: &Store,
     log: &OdooLog,
     events: &EventBus,
+    inbox_id: i64,
     channel: &str,
     external_ref: &str,
     reason: &str,
     payload: &str,
     record: Option<(&str, i64)>,
 ) -> Result<(), OrderError> {
-    let qid = store
-        .quarantine(&NewQuarantine {
-            channel,
-            kind: KIND,
-            external_ref,
-            reason,
-            payload,
-        })
-        .await?;
+    let Some(qid) = store.inbox_quarantine(inbox_id, reason).await? else {
+        return Ok(()); // Already handled by an earlier round.
+    };
     if let Some((model, odoo_id)) = log
         .quarantine(&QuarantineNote {
             daemon_id: qid,
@@ -247,11 +244,11 @@ impl Importer<'_> {
                 Ok(o) => o,
                 Err(e) => {
                     let reason = format!("staged payload is not a normalised order: {e}");
-                    self.store.inbox_quarantine(item.id, &reason).await?;
                     quarantine(
                         self.store,
                         self.log,
                         self.events,
+                        item.id,
                         id,
                         &item.external_id,
                         &reason,
@@ -289,11 +286,11 @@ impl Importer<'_> {
                     });
                 }
                 Ok(ImportOutcome::Quarantined { reason }) => {
-                    self.store.inbox_quarantine(item.id, &reason).await?;
                     quarantine(
                         self.store,
                         self.log,
                         self.events,
+                        item.id,
                         id,
                         &order.external_id,
                         &reason,

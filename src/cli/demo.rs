@@ -1,0 +1,323 @@
+//! `odoo-channels demo`: the daemon's main job, end to end, on a fresh machine.
+//!
+//! It starts the embedded Odoo sandbox (a generated catalogue in two warehouses) and a sandbox
+//! marketplace, points the real daemon at them over HTTP, and prints what happens as it
+//! happens: stock read from Odoo and pushed, orders arriving and imported once, bad orders
+//! held and shown in Odoo, a stock change in Odoo reaching the marketplace, and a final
+//! unchanged cycle that writes nothing.
+
+use std::time::{Duration, Instant};
+
+use channel_sandbox::sandbox::GeneratorConfig;
+use odoo_sandbox::OdooVersion;
+use tokio::sync::broadcast::error::RecvError;
+
+use super::DemoArgs;
+use super::seams::SeamError;
+use crate::config::Config;
+use crate::embedded::{Embedded, EmbeddedOptions};
+use crate::odoo::{Domain, OdooClient};
+use crate::store::Store;
+use crate::sync::{Engine, EventBus, SyncEvent, channels};
+
+/// Run the demo.
+pub async fn run(args: &DemoArgs) -> Result<(), SeamError> {
+    let t0 = Instant::now();
+    let say = move |tag: &str, msg: &str| {
+        println!("{:>6.1}s  {tag:<8} {msg}", t0.elapsed().as_secs_f64());
+    };
+    let version = OdooVersion::parse(&args.odoo_version)
+        .ok_or_else(|| anyhow::anyhow!("bad Odoo version {}", args.odoo_version))?;
+    println!(
+        "odoo-channels demo: the daemon against an Odoo {version} sandbox and a sandbox marketplace, over real HTTP.\n"
+    );
+    let opts = EmbeddedOptions {
+        odoo_version: version,
+        products: args.catalog as usize,
+        warehouses: 2,
+        ..EmbeddedOptions::default()
+    };
+    let emb = Embedded::start(&opts).await.map_err(anyhow::Error::from)?;
+    say(
+        "odoo",
+        &format!(
+            "sandbox Odoo {version} at {} (database {:?}): the demo database plus {} generated products",
+            emb.odoo.url(),
+            emb.odoo.database(),
+            args.catalog
+        ),
+    );
+    say(
+        "market",
+        &format!("sandbox marketplace at {}", emb.market.url()),
+    );
+
+    let dir = tempfile::tempdir().map_err(anyhow::Error::from)?;
+    let store_url = format!("sqlite://{}/state.db", dir.path().display());
+    let config = Config::from_toml_str(&emb.config_toml(&store_url))
+        .map_err(|e| anyhow::anyhow!("embedded configuration: {e}"))?;
+    let store = Store::open(&store_url).await.map_err(anyhow::Error::from)?;
+    let settings = config.odoo.client_settings().map_err(anyhow::Error::from)?;
+    let odoo = OdooClient::connect(settings)
+        .await
+        .map_err(|e| SeamError::Odoo(e.to_string()))?;
+    say(
+        "odoo",
+        &format!(
+            "connected: Odoo {}, protocol {}, uid {}",
+            odoo.server_version(),
+            odoo.protocol(),
+            odoo.uid()
+        ),
+    );
+    let registry = channels::registry();
+    let handles = channels::build_all(&config, &registry)
+        .map_err(|p| anyhow::anyhow!("channels: {}", p.join("; ")))?;
+    let events = EventBus::new();
+    let printer = tokio::spawn(print_events(events.subscribe(), t0));
+    let engine = Engine::start(
+        &config,
+        store.clone(),
+        odoo.clone(),
+        handles,
+        events.clone(),
+    )
+    .await
+    .map_err(anyhow::Error::from)?;
+    let catalog = engine.catalog().await;
+    say(
+        "catalog",
+        &format!(
+            "{} storable products with a SKU in {} warehouses; addon channel_sync {}",
+            catalog.len(),
+            engine.stock_job().warehouses().len(),
+            if engine.log.addon() {
+                "installed"
+            } else {
+                "not installed: monitoring goes to chatter and ir.logging"
+            }
+        ),
+    );
+
+    // 1. First full sync: every SKU's offer goes out.
+    say("cycle", "1: first full sync");
+    engine.cycle().await;
+    settle().await;
+
+    // 2. Orders arrive on the marketplace while the daemon runs its cycles.
+    emb.market.start_generator(GeneratorConfig {
+        interval: Duration::from_millis(args.order_interval_ms),
+        bad_rate: 0.08,
+        marketplace_rate: 0.0,
+        max_orders: None,
+    });
+    say(
+        "market",
+        &format!(
+            "buyers start ordering: one order every {} ms (8 % of them bad on purpose)",
+            args.order_interval_ms
+        ),
+    );
+    let until = Instant::now() + Duration::from_secs(args.seconds);
+    let mut n = 1;
+    let mut odoo_change_done = false;
+    while Instant::now() < until {
+        tokio::time::sleep(Duration::from_millis(1500)).await;
+        n += 1;
+        if !odoo_change_done && Instant::now() + Duration::from_secs(args.seconds / 2) > until {
+            odoo_change_done = true;
+            if let Some(p) = catalog.products().first() {
+                let loc = emb
+                    .odoo
+                    .catalog()
+                    .and_then(|c| c.stock_location_ids.first().copied());
+                if let Some(loc) = loc {
+                    let before = emb.market.quantity(&p.sku).unwrap_or(0);
+                    match emb.odoo.handle().set_stock(p.id, loc, 500.0) {
+                        Ok(()) => say(
+                            "odoo",
+                            &format!(
+                                "a receipt in Odoo: {} now has 500 units in WH (marketplace shows {before})",
+                                p.sku
+                            ),
+                        ),
+                        Err(e) => say("odoo", &format!("could not change stock: {e}")),
+                    }
+                }
+            }
+        }
+        say("cycle", &format!("{n}"));
+        engine.cycle().await;
+    }
+    emb.market.stop_generator();
+    say("market", "buyers stop");
+    engine.cycle().await;
+    settle().await;
+
+    // 3. An unchanged cycle: nothing to import, nothing to push.
+    let writes_before = emb.market.counters().writes_total();
+    let odoo_writes_before = emb.odoo.stats().writes();
+    say("cycle", "last: nothing changed since the previous one");
+    engine.cycle().await;
+    settle().await;
+    let market_writes = emb.market.counters().writes_total() - writes_before;
+    let odoo_writes = emb.odoo.stats().writes() - odoo_writes_before;
+
+    // 4. What Odoo and the marketplace now hold.
+    let imported = odoo
+        .search_count(
+            "sale.order",
+            &Domain::leaf("client_order_ref", "=like", format!("{}:%", emb.channel_id)),
+            None,
+        )
+        .await
+        .unwrap_or(0);
+    let created = emb.market.order_ids().len();
+    let held = store
+        .quarantined(Some(&emb.channel_id), crate::store::QuarantineState::Held)
+        .await
+        .map(|v| v.len())
+        .unwrap_or(0);
+    let counters = emb.market.counters();
+    drop(engine);
+    printer.abort();
+    println!();
+    println!("summary after {:.1}s", t0.elapsed().as_secs_f64());
+    println!("  marketplace orders            {created}");
+    println!(
+        "  imported into Odoo (once)     {imported} sale orders tagged {}:<order id>",
+        emb.channel_id
+    );
+    println!(
+        "  held for a person             {held} (unknown SKU, unreadable payload…), each shown in Odoo"
+    );
+    println!("  Odoo calls by the daemon      {}", odoo.call_count());
+    println!(
+        "  marketplace writes            {} (429 refusals: {}, oversells: {})",
+        counters.writes_total(),
+        counters.throttled_total(),
+        counters.oversells
+    );
+    println!(
+        "  unchanged last cycle          {market_writes} marketplace writes, {odoo_writes} Odoo writes"
+    );
+    if let Some(p) = catalog.products().first() {
+        println!(
+            "  {} on the marketplace now     {} (after the Odoo receipt, less the channel's 10 % buffer)",
+            p.sku,
+            emb.market.quantity(&p.sku).unwrap_or(0)
+        );
+    }
+    store.close().await;
+    emb.shutdown().await;
+    Ok(())
+}
+
+/// Give the printer a moment to drain before the next headline.
+async fn settle() {
+    tokio::time::sleep(Duration::from_millis(50)).await;
+}
+
+/// The live view: one readable line per event.
+async fn print_events(mut rx: tokio::sync::broadcast::Receiver<SyncEvent>, t0: Instant) {
+    let line = |tag: &str, msg: String| {
+        println!("{:>6.1}s  {tag:<8} {msg}", t0.elapsed().as_secs_f64());
+    };
+    loop {
+        let ev = match rx.recv().await {
+            Ok(ev) => ev,
+            Err(RecvError::Lagged(n)) => {
+                line("…", format!("{n} events skipped"));
+                continue;
+            }
+            Err(RecvError::Closed) => return,
+        };
+        match ev {
+            SyncEvent::StockRead {
+                products,
+                warehouses,
+                odoo_calls,
+                elapsed,
+            } => line(
+                "stock",
+                format!(
+                    "read {products} products × {warehouses} warehouses from Odoo: {odoo_calls} call(s), {} ms",
+                    elapsed.as_millis()
+                ),
+            ),
+            SyncEvent::OffersQueued {
+                channel,
+                changed,
+                version,
+            } => line(
+                "stock",
+                format!("{channel}: {changed} offer(s) changed → outbox (version {version})"),
+            ),
+            SyncEvent::StockPushed {
+                channel,
+                applied,
+                rejected,
+                conflicts,
+                pending,
+                calls,
+                elapsed,
+            } => line(
+                "push",
+                format!(
+                    "{channel}: {applied} applied, {rejected} rejected, {conflicts} conflicts, {pending} pending in {calls} call(s), {} ms",
+                    elapsed.as_millis()
+                ),
+            ),
+            SyncEvent::OrdersPulled {
+                channel,
+                staged,
+                malformed,
+                ..
+            } if staged + malformed > 0 => line(
+                "orders",
+                format!(
+                    "{channel}: {staged} new or changed order(s) staged, {malformed} unreadable"
+                ),
+            ),
+            SyncEvent::OrdersPulled { .. } => {}
+            SyncEvent::OrderImported {
+                channel,
+                external_id,
+                odoo_name,
+                lines,
+                total,
+                ..
+            } => line(
+                "order",
+                format!(
+                    "{channel} {external_id} → Odoo {odoo_name} ({lines} line(s), {total}), confirmed"
+                ),
+            ),
+            SyncEvent::OrderAlreadyImported {
+                channel,
+                external_id,
+                odoo_id,
+            } => line(
+                "order",
+                format!("{channel} {external_id} already in Odoo (#{odoo_id}): not imported twice"),
+            ),
+            SyncEvent::Quarantined {
+                channel,
+                external_ref,
+                reason,
+                ..
+            } => line("HELD", format!("{channel} {external_ref}: {reason}")),
+            SyncEvent::Progress {
+                channel,
+                job,
+                done,
+                total,
+            } => line(job, format!("{channel}: {done}/{total}")),
+            SyncEvent::JobFailed {
+                channel,
+                job,
+                error,
+            } => line("FAILED", format!("{channel} {job}: {error}")),
+        }
+    }
+}
