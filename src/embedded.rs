@@ -21,6 +21,9 @@ pub struct EmbeddedOptions {
     pub warehouses: usize,
     pub odoo_port: u16,
     pub channel_port: u16,
+    /// Where the daemon will listen: the marketplace then delivers its signed webhooks to
+    /// `http://<addr>/webhooks/<channel>`, as a real shop would.
+    pub daemon_listen: Option<SocketAddr>,
     pub seed: u64,
 }
 
@@ -32,6 +35,7 @@ impl Default for EmbeddedOptions {
             warehouses: 2,
             odoo_port: 0,
             channel_port: 0,
+            daemon_listen: None,
             seed: 7,
         }
     }
@@ -43,6 +47,7 @@ pub struct Embedded {
     pub market: SandboxMarketplace,
     /// The channel id the configuration gives the marketplace.
     pub channel_id: String,
+    pub daemon_listen: Option<SocketAddr>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -98,10 +103,16 @@ impl Embedded {
                 })
             })
             .collect();
+        let channel_id = "shop".to_string();
+        let mut webhooks = channel_sandbox::sandbox::WebhookBehaviour::default();
+        webhooks.url = opts
+            .daemon_listen
+            .map(|a| format!("http://{a}/webhooks/{channel_id}"));
         let market = SandboxMarketplace::start(MarketplaceConfig {
             bind: SocketAddr::from(([127, 0, 0, 1], opts.channel_port)),
             catalog,
             seed: opts.seed,
+            webhooks,
             ..MarketplaceConfig::default()
         })
         .await
@@ -109,7 +120,8 @@ impl Embedded {
         Ok(Embedded {
             odoo,
             market,
-            channel_id: "shop".into(),
+            channel_id,
+            daemon_listen: opts.daemon_listen,
         })
     }
 
@@ -130,7 +142,7 @@ timeout_secs = 60
 url = "{store_url}"
 
 [server]
-listen = "127.0.0.1:0"
+listen = "{listen}"
 
 [[channels]]
 id = "{channel}"
@@ -147,6 +159,9 @@ token = "{token}"
 webhook_secret = "{webhook_secret}"
 "#,
             odoo_url = self.odoo.url(),
+            listen = self
+                .daemon_listen
+                .unwrap_or_else(|| SocketAddr::from(([127, 0, 0, 1], 0))),
             db = self.odoo.database(),
             login = self.odoo.login(),
             key = self.odoo.api_key(),

@@ -161,6 +161,7 @@ pub(super) async fn check(config: Config) -> Result<(), CliError> {
             config: std::sync::Arc::new(config),
             store: store.clone(),
             readiness: crate::server::Readiness::new(&[]),
+            engine: Default::default(),
         };
         match seams::deep_checks(&ctx).await {
             Ok(lines) => {

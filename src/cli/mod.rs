@@ -129,6 +129,10 @@ pub struct SandboxArgs {
     /// Port of the sandbox marketplace (on 127.0.0.1).
     #[arg(long, default_value_t = 8070)]
     pub channel_port: u16,
+    /// Port the daemon will listen on (the printed configuration uses it, and the
+    /// marketplace delivers its webhooks there).
+    #[arg(long, default_value_t = 8787)]
+    pub daemon_port: u16,
     /// Odoo version the sandbox behaves as.
     #[arg(long, default_value = "19", value_parser = ODOO_VERSIONS)]
     pub odoo_version: String,

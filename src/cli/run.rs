@@ -79,6 +79,7 @@ pub async fn run(config: Config) -> Result<(), CliError> {
         config: config.clone(),
         store: store.clone(),
         readiness: readiness.clone(),
+        engine: Default::default(),
     };
     let webhooks: Arc<dyn server::WebhookSink> = match seams::webhook_sink(&ctx) {
         Ok(sink) => sink,

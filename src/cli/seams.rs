@@ -33,6 +33,8 @@ pub struct DaemonContext {
     pub config: Arc<Config>,
     pub store: Store,
     pub readiness: Arc<crate::server::Readiness>,
+    /// The sync engine, once `run_sync` has started it (webhooks wait for it).
+    pub engine: Arc<tokio::sync::OnceCell<Arc<crate::sync::Engine>>>,
 }
 
 /// A one-line description of the Odoo server when reachable and the credentials work
@@ -59,42 +61,102 @@ pub async fn probe_odoo(config: &Config) -> Result<String, SeamError> {
     }
 }
 
-/// The webhook sink the server hands `POST /webhooks/{channel}` to.
-///
-/// INTEGRATOR: a sink over the configured channels: find the channel by id, verify with its
-/// connector's `verify_webhook`, stage the raw payload with `Store::stage`, wake the
-/// channel's job, answer 2xx.
-pub fn webhook_sink(_ctx: &DaemonContext) -> Result<Arc<dyn WebhookSink>, SeamError> {
-    Err(SeamError::NotWired("channel connectors: webhook_sink"))
+/// The webhook sink the server hands `POST /webhooks/{channel}` to: verified by the channel's
+/// connector, deduplicated, turned into wake-ups of the channel's jobs.
+pub fn webhook_sink(ctx: &DaemonContext) -> Result<Arc<dyn WebhookSink>, SeamError> {
+    Ok(Arc::new(crate::sync::webhooks::ChannelWebhooks::new(
+        ctx.engine.clone(),
+    )))
 }
 
-/// The sync jobs (stock push, order import, …) for every enabled channel; runs until
-/// `shutdown` resolves. Call `heartbeat.beat()` from the jobs' scheduler loop if it should
-/// count for the systemd watchdog (the runtime's own loop beats too).
+/// Readiness component of the sync jobs.
+const SYNC: &str = "sync";
+
+/// The sync jobs for every enabled channel; runs until `shutdown` resolves.
 ///
-/// INTEGRATOR: construct the connectors from `ctx.config.channels[*].connection`, the Odoo
-/// client, and run `src/sync` with `ctx.store`.
+/// Odoo may be down when the daemon starts, or a key expired: the engine is retried every
+/// 30 s meanwhile (readiness says why), never a crash loop. A channel that cannot be built
+/// (missing secret, unknown kind) is reported and left out; the others run.
 pub async fn run_sync(
-    _ctx: DaemonContext,
-    _shutdown: impl Future<Output = ()> + Send + 'static,
+    ctx: DaemonContext,
+    shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), SeamError> {
-    Err(SeamError::NotWired(
-        "sync jobs (src/sync) and connectors: run_sync",
-    ))
+    let registry = crate::sync::channels::registry();
+    let mut handles = Vec::new();
+    let mut problems = Vec::new();
+    for ch in ctx.config.enabled_channels() {
+        match crate::sync::channels::build(ch, &registry) {
+            Ok(h) => handles.push(h),
+            Err(e) => {
+                tracing::error!(channel = %ch.id, error = %e, "channel left out");
+                problems.push(format!("channel {}: {e}", ch.id));
+            }
+        }
+    }
+    let events = crate::sync::EventBus::new();
+    // Shared: awaited while retrying here, then handed whole to the engine.
+    let shutdown = futures::FutureExt::shared(Box::pin(shutdown));
+    let engine = loop {
+        let attempt = async {
+            let settings = ctx
+                .config
+                .odoo
+                .client_settings()
+                .map_err(|e| e.to_string())?;
+            let odoo = crate::odoo::OdooClient::connect(settings.clone())
+                .await
+                .map_err(|e| crate::odoo::diagnostics::connect_problem(&settings, &e).message)?;
+            crate::sync::Engine::start(
+                &ctx.config,
+                ctx.store.clone(),
+                odoo,
+                handles.clone(),
+                events.clone(),
+            )
+            .await
+            .map_err(|e| e.to_string())
+        };
+        match attempt.await {
+            Ok(engine) => break engine,
+            Err(e) => {
+                tracing::warn!(error = %e, "sync engine cannot start yet; retrying in 30 s");
+                ctx.readiness.set_failed(SYNC, format!("not started: {e}"));
+                tokio::select! {
+                    _ = shutdown.clone() => return Ok(()),
+                    _ = tokio::time::sleep(std::time::Duration::from_secs(30)) => {}
+                }
+            }
+        }
+    };
+    let _ = ctx.engine.set(engine.clone());
+    if problems.is_empty() {
+        ctx.readiness.set_ok(SYNC);
+    } else {
+        ctx.readiness.set_failed(SYNC, problems.join("; "));
+    }
+    tracing::info!(channels = engine.channels.len(), "sync jobs running");
+    engine.run(shutdown).await;
+    Ok(())
 }
 
-/// Extra checks for `check` beyond configuration, store and Odoo reachability: the Odoo
-/// addon's models and fields, warehouses named in the config, each channel's credentials.
-/// Returns `(what, Ok | Err(problem))` lines.
-///
-/// INTEGRATOR: fill with the Odoo client (fields_get on the addon models, warehouse codes)
-/// and each connector's own credential check.
+/// Extra checks for `check` beyond configuration, store and Odoo: each enabled channel's
+/// connector can be built (kind compiled in, secrets resolve, connection table valid).
 pub async fn deep_checks(
-    _ctx: &DaemonContext,
+    ctx: &DaemonContext,
 ) -> Result<Vec<(String, Result<(), String>)>, SeamError> {
-    Err(SeamError::NotWired(
-        "addon, warehouse and channel credential checks: deep_checks",
-    ))
+    let registry = crate::sync::channels::registry();
+    Ok(ctx
+        .config
+        .channels
+        .iter()
+        .filter(|c| c.enabled)
+        .map(|c| {
+            (
+                format!("channel {} ({})", c.id, c.kind),
+                crate::sync::channels::build(c, &registry).map(|_| ()),
+            )
+        })
+        .collect())
 }
 
 /// `demo`: start the embedded Odoo sandbox and sandbox marketplaces, run the main job
@@ -107,14 +169,44 @@ pub async fn run_demo(args: &DemoArgs) -> Result<(), SeamError> {
 }
 
 /// `sandbox`: serve the Odoo sandbox on `args.odoo_port` and a sandbox marketplace on
-/// `args.channel_port` until `shutdown`.
-///
-/// INTEGRATOR: start `odoo-sandbox` and `channel-sandbox` servers.
+/// `args.channel_port` until `shutdown`, printing their URLs and a ready-to-use configuration.
 pub async fn run_sandbox(
-    _args: &SandboxArgs,
-    _shutdown: impl Future<Output = ()> + Send + 'static,
+    args: &SandboxArgs,
+    shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), SeamError> {
-    Err(SeamError::NotWired(
-        "Odoo sandbox and sandbox marketplace: run_sandbox",
-    ))
+    let version = odoo_wire::OdooVersion::parse(&args.odoo_version)
+        .ok_or_else(|| anyhow::anyhow!("bad Odoo version {}", args.odoo_version))?;
+    let emb = crate::embedded::Embedded::start(&crate::embedded::EmbeddedOptions {
+        odoo_version: version,
+        products: args.catalog as usize,
+        odoo_port: args.odoo_port,
+        channel_port: args.channel_port,
+        daemon_listen: Some(std::net::SocketAddr::from((
+            [127, 0, 0, 1],
+            args.daemon_port,
+        ))),
+        ..Default::default()
+    })
+    .await
+    .map_err(anyhow::Error::from)?;
+    println!(
+        "Odoo {version} sandbox   {}  database {:?}, login {:?}, password {:?}, API key {}",
+        emb.odoo.url(),
+        emb.odoo.database(),
+        emb.odoo.login(),
+        emb.odoo.password(),
+        emb.odoo.api_key()
+    );
+    println!(
+        "sandbox marketplace    {}  token {}, webhook secret {} (control API under /_sandbox/)",
+        emb.market.url(),
+        emb.market.token(),
+        emb.market.webhook_secret()
+    );
+    println!("\n# a configuration for the daemon against them:\n");
+    println!("{}", emb.config_toml("sqlite://./odoo-channels-sandbox.db"));
+    println!("# serving until Ctrl-C");
+    shutdown.await;
+    emb.shutdown().await;
+    Ok(())
 }

@@ -9,6 +9,7 @@
 //! channels.rs   [[channels]] → connectors through the registry (secrets resolved here)
 //! odoo_log.rs   sync runs, quarantine and notes shown in Odoo (addon-aware)
 //! events.rs     what the jobs did, for logs, the demo's live view and tests
+//! webhooks.rs   webhooks in: verified, deduplicated, turned into wake-ups (never writes)
 //! ```
 //!
 //! See ARCHITECTURE.md, "Sync jobs".
@@ -20,6 +21,7 @@ pub mod events;
 pub mod odoo_log;
 pub mod orders;
 pub mod stock;
+pub mod webhooks;
 
 pub use engine::{CycleReport, Engine};
 pub use events::{EventBus, SyncEvent};
