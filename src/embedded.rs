@@ -104,10 +104,12 @@ impl Embedded {
             })
             .collect();
         let channel_id = "shop".to_string();
-        let mut webhooks = channel_sandbox::sandbox::WebhookBehaviour::default();
-        webhooks.url = opts
-            .daemon_listen
-            .map(|a| format!("http://{a}/webhooks/{channel_id}"));
+        let webhooks = channel_sandbox::sandbox::WebhookBehaviour {
+            url: opts
+                .daemon_listen
+                .map(|a| format!("http://{a}/webhooks/{channel_id}")),
+            ..Default::default()
+        };
         let market = SandboxMarketplace::start(MarketplaceConfig {
             bind: SocketAddr::from(([127, 0, 0, 1], opts.channel_port)),
             catalog,
