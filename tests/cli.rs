@@ -130,10 +130,9 @@ fn usage_version_and_seams() {
         String::from_utf8_lossy(&out.stdout)
             .contains("supported Odoo versions: 16.0, 17.0, 18.0, 19.0")
     );
-    // not wired yet: an honest failure, not a fake success
-    let out = run(&["demo"]);
-    assert_eq!(out.status.code(), Some(1), "{out:?}");
-    assert!(String::from_utf8_lossy(&out.stderr).contains("not wired yet"));
+    // a bad Odoo version for the demo is a usage error
+    let out = run(&["demo", "--odoo-version", "15"]);
+    assert_eq!(out.status.code(), Some(2), "{out:?}");
 }
 
 #[test]
@@ -149,13 +148,19 @@ fn check_reports_and_exits_with_the_worst_problem() {
         "{stdout}"
     );
     assert!(stdout.contains("ok    state store"), "{stdout}");
-    // credentials fine, Odoo probe not wired yet: check found problems (5)
+    // credentials fine, but nothing listens at the Odoo URL: Odoo (4), with what to check
     let out = cmd(&["--config", &good, "-q", "check"])
         .env("TEST_ODOO_KEY", "k")
         .output()
         .unwrap();
-    assert_eq!(out.status.code(), Some(5), "{out:?}");
-    assert!(String::from_utf8_lossy(&out.stdout).contains("FAIL  odoo: not wired yet"));
+    assert_eq!(out.status.code(), Some(4), "{out:?}");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        stdout.contains("FAIL  odoo: cannot reach Odoo at http://127.0.0.1:9"),
+        "{stdout}"
+    );
+    // and the channel's missing secret is named
+    assert!(stdout.contains("missing secrets: token"), "{stdout}");
     // store unusable (6)
     let text = std::fs::read_to_string(&good).unwrap().replace(
         &format!("sqlite://{}/state/state.db", dir.path().display()),
@@ -215,7 +220,8 @@ fn run_notifies_systemd_serves_health_and_stops_on_sigterm() {
     let (status, body) = http_get(&addr, "/readyz").unwrap();
     assert_eq!(status, 503, "{body}");
     assert!(body.contains("\"store\":{\"ok\":true}"), "{body}");
-    assert!(body.contains("not wired yet"), "{body}");
+    // Odoo is down: not ready, and it says why; the daemon keeps running.
+    assert!(body.contains("cannot reach Odoo"), "{body}");
 
     let kill = Command::new("kill")
         .args(["-TERM", &child.id().to_string()])

@@ -1,0 +1,259 @@
+//! The sync engine against the embedded sandboxes over real HTTP: what a merchant relies on.
+
+use std::sync::Arc;
+
+use channel_sandbox::sandbox::{NewLine, NewOrder};
+use odoo_channels::config::Config;
+use odoo_channels::embedded::{Embedded, EmbeddedOptions};
+use odoo_channels::odoo::{Domain, OdooClient, SearchOpts};
+use odoo_channels::store::{QuarantineState, Store};
+use odoo_channels::sync::{Engine, EventBus, channels};
+use odoo_sandbox::Fault;
+
+struct World {
+    emb: Embedded,
+    engine: Arc<Engine>,
+    store: Store,
+    odoo: OdooClient,
+    config: Config,
+    _dir: tempfile::TempDir,
+}
+
+async fn world(products: usize) -> World {
+    let emb = Embedded::start(&EmbeddedOptions {
+        products,
+        ..Default::default()
+    })
+    .await
+    .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}/state.db", dir.path().display());
+    let config = Config::from_toml_str(&emb.config_toml(&url)).unwrap();
+    let store = Store::open(&url).await.unwrap();
+    let (engine, odoo) = engine(&config, store.clone()).await;
+    World {
+        emb,
+        engine,
+        store,
+        odoo,
+        config,
+        _dir: dir,
+    }
+}
+
+async fn engine(config: &Config, store: Store) -> (Arc<Engine>, OdooClient) {
+    let odoo = OdooClient::connect(config.odoo.client_settings().unwrap())
+        .await
+        .unwrap();
+    let handles = channels::build_all(config, &channels::registry()).unwrap();
+    let engine = Engine::start(config, store, odoo.clone(), handles, EventBus::new())
+        .await
+        .unwrap();
+    (engine, odoo)
+}
+
+fn order(sku: &str, qty: u32) -> NewOrder {
+    NewOrder {
+        lines: vec![NewLine {
+            sku: sku.into(),
+            quantity: qty,
+            ..Default::default()
+        }],
+        ..Default::default()
+    }
+}
+
+/// The first generated product (SKU-000001) and its stock location in WH.
+fn first(w: &World) -> (i64, i64) {
+    let info = w.emb.odoo.catalog().unwrap();
+    (info.first_product_id, info.stock_location_ids[0])
+}
+
+async fn sale_orders_for(w: &World, external_id: &str) -> u64 {
+    w.odoo
+        .search_count(
+            "sale.order",
+            &Domain::leaf("client_order_ref", "=", format!("shop:{external_id}")),
+            None,
+        )
+        .await
+        .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stock_change_in_odoo_reaches_the_channel_and_an_unchanged_cycle_writes_nothing() {
+    let w = world(10).await;
+    let (product, loc) = first(&w);
+    w.emb.odoo.handle().set_stock(product, loc, 80.0).unwrap();
+    let r = w.engine.cycle().await;
+    assert!(r.errors.is_empty(), "{:?}", r.errors);
+    // 80 units (plus whatever WH2 holds) less the channel's 10 % buffer, rounded down.
+    let pool: i64 = w
+        .odoo
+        .stock_levels(Some(&[product]), &[])
+        .await
+        .unwrap()
+        .iter()
+        .map(|l| {
+            (l.on_hand - l.reserved)
+                .floor()
+                .to_string()
+                .parse::<i64>()
+                .unwrap()
+        })
+        .sum();
+    let expect = pool - (pool * 10 + 99) / 100;
+    assert_eq!(w.emb.market.quantity("SKU-000001"), Some(expect));
+
+    w.emb.odoo.handle().set_stock(product, loc, 180.0).unwrap();
+    w.engine.cycle().await;
+    assert_eq!(w.emb.market.quantity("SKU-000001"), Some(expect + 90));
+
+    let market_writes = w.emb.market.counters().writes_total();
+    let odoo_writes = w.emb.odoo.stats().writes();
+    let r = w.engine.cycle().await;
+    assert!(r.errors.is_empty(), "{:?}", r.errors);
+    assert_eq!(
+        w.emb.market.counters().writes_total(),
+        market_writes,
+        "unchanged cycle wrote to the marketplace"
+    );
+    assert_eq!(
+        w.emb.odoo.stats().writes(),
+        odoo_writes,
+        "unchanged cycle wrote to Odoo"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_sale_is_imported_once_reserved_in_odoo_and_lowers_the_offer() {
+    let w = world(10).await;
+    let (product, loc) = first(&w);
+    w.emb.odoo.handle().set_stock(product, loc, 50.0).unwrap();
+    w.engine.cycle().await;
+    let before = w.emb.market.quantity("SKU-000001").unwrap();
+
+    let o = w.emb.market.create_order(order("SKU-000001", 7)).unwrap();
+    let ext = o["id"].as_str().unwrap().to_owned();
+    let r = w.engine.cycle().await;
+    assert!(r.errors.is_empty(), "{:?}", r.errors);
+    assert_eq!(r.imported["shop"].imported, 1);
+    assert_eq!(sale_orders_for(&w, &ext).await, 1);
+    let so = w
+        .odoo
+        .search_read(
+            "sale.order",
+            &Domain::leaf("client_order_ref", "=", format!("shop:{ext}")),
+            &["state", "origin"],
+            &SearchOpts::default(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        so[0]["state"], "sale",
+        "imported orders are confirmed: {so:?}"
+    );
+    // Odoo reserved 7; the channel's offer is recomputed from Odoo's stock.
+    let after = w.emb.market.quantity("SKU-000001").unwrap();
+    assert!(after < before, "offer did not drop: {before} -> {after}");
+
+    // Pulled again (the overlap re-reads it; a webhook may re-announce it): still one order.
+    w.store
+        .set_cursor("shop", "orders", "2000-01-01T00:00:00Z")
+        .await
+        .unwrap();
+    w.engine.cycle().await;
+    assert_eq!(sale_orders_for(&w, &ext).await, 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_crash_after_the_odoo_create_loses_nothing_and_duplicates_nothing() {
+    let w = world(5).await;
+    let (product, loc) = first(&w);
+    w.emb.odoo.handle().set_stock(product, loc, 50.0).unwrap();
+
+    // The create commits in Odoo, then the connection dies: the daemon cannot know.
+    w.emb.odoo.faults().on(
+        Some("sale.order"),
+        Some("create"),
+        Some(1),
+        Fault::CommitThenDrop,
+    );
+    let o = w.emb.market.create_order(order("SKU-000001", 1)).unwrap();
+    let ext = o["id"].as_str().unwrap().to_owned();
+    let r = w.engine.cycle().await;
+    // The answer was lost, so it searched again, found the order, and did not create another.
+    assert_eq!(r.imported["shop"].imported, 0, "{:?}", r.imported);
+    assert_eq!(r.imported["shop"].already, 1, "{:?}", r.imported);
+    assert_eq!(w.emb.odoo.stats().count("sale.order", "create"), 1);
+    assert_eq!(sale_orders_for(&w, &ext).await, 1, "{:?}", r);
+
+    // A crash before the local commit: the daemon restarts on an empty state store, pulls the
+    // order again and must find it in Odoo rather than create it again.
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}/fresh.db", dir.path().display());
+    let fresh = Store::open(&url).await.unwrap();
+    let (restarted, _) = engine(&w.config, fresh).await;
+    let r = restarted.cycle().await;
+    assert_eq!(r.imported["shop"].already, 1, "{:?}", r.imported);
+    assert_eq!(r.imported["shop"].imported, 0);
+    assert_eq!(sale_orders_for(&w, &ext).await, 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_unknown_sku_is_held_and_shown_in_odoo_never_a_dummy_product() {
+    let w = world(5).await;
+    let products_before = w
+        .odoo
+        .search_count("product.product", &Domain::new(), None)
+        .await
+        .unwrap();
+    let o = w.emb.market.create_order(order("NOT-IN-ODOO", 1)).unwrap();
+    let ext = o["id"].as_str().unwrap().to_owned();
+    let r = w.engine.cycle().await;
+    assert_eq!(r.imported["shop"].quarantined, 1, "{:?}", r.imported);
+    assert_eq!(sale_orders_for(&w, &ext).await, 0);
+    let held = w
+        .store
+        .quarantined(Some("shop"), QuarantineState::Held)
+        .await
+        .unwrap();
+    assert_eq!(held.len(), 1);
+    assert!(
+        held[0].reason.contains("unknown SKU \"NOT-IN-ODOO\""),
+        "{}",
+        held[0].reason
+    );
+    // Without the addon it is an ir.logging record a person can find in Odoo.
+    assert_eq!(held[0].odoo_model.as_deref(), Some("ir.logging"));
+    let logs = w
+        .odoo
+        .search_read(
+            "ir.logging",
+            &Domain::leaf("path", "=", "odoo-channels/shop/quarantine"),
+            &["message", "level"],
+            &SearchOpts::default(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(logs.len(), 1, "{logs:?}");
+    assert!(logs[0]["message"].as_str().unwrap().contains(&ext));
+    assert_eq!(
+        w.odoo
+            .search_count("product.product", &Domain::new(), None)
+            .await
+            .unwrap(),
+        products_before,
+        "a product was created for an unknown SKU"
+    );
+    // A later pass does not hold it twice.
+    w.engine.cycle().await;
+    assert_eq!(
+        w.store
+            .quarantined(Some("shop"), QuarantineState::Held)
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
+}
