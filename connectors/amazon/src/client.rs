@@ -45,7 +45,7 @@ use crate::config::AmazonConfig;
 pub enum Auth {
     /// The LWA access token.
     Lwa,
-    /// A Restricted Data Token for `getOrders` with `buyerInfo` and `shippingAddress`.
+    /// A Restricted Data Token for `getOrders`/`getOrder` with `buyerInfo` and `shippingAddress`.
     OrdersRdt,
 }
 
@@ -477,11 +477,19 @@ struct RdtSource {
 impl TokenSource for RdtSource {
     async fn fetch(&self) -> Result<AccessToken, ChannelError> {
         let body = json!({
-            "restrictedResources": [{
-                "method": "GET",
-                "path": "/orders/v0/orders",
-                "dataElements": ["buyerInfo", "shippingAddress"],
-            }]
+            "restrictedResources": [
+                {
+                    "method": "GET",
+                    "path": "/orders/v0/orders",
+                    "dataElements": ["buyerInfo", "shippingAddress"],
+                },
+                {
+                    // A generic path: one token serves getOrder for every order.
+                    "method": "GET",
+                    "path": "/orders/v0/orders/{orderId}",
+                    "dataElements": ["buyerInfo", "shippingAddress"],
+                },
+            ]
         });
         let req = Request::with_body(
             "createRestrictedDataToken",

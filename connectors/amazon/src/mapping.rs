@@ -233,7 +233,7 @@ pub fn service_level(category: Option<&str>, is_prime: bool) -> ServiceLevel {
         Some("Standard") => ServiceLevel::Standard,
         _ => ServiceLevel::Unknown,
     };
-    if is_prime && base.urgency() < ServiceLevel::Prime.urgency() {
+    if is_prime && base.urgency() <= ServiceLevel::Prime.urgency() {
         ServiceLevel::Prime
     } else {
         base
