@@ -20,7 +20,7 @@
 //! `rate_scale`, refuses with 429 `QuotaExceeded` and says `x-amzn-RateLimit-Limit`; every
 //! request, write and violation is counted. Tokens expire; a revoked or unknown token gets 401
 //! `Unauthorized`, an expired one 403 `Unauthorized` ("The access token you provided has
-//! expired."), as SP-API answers. Errors are `{"errors": [{code, message, details}]}`.
+//! expired."), as SP-API answers (403 where the operation's model declares no 401). Errors are `{"errors": [{code, message, details}]}`.
 //! The test's hand: [`AmazonSandbox`]'s methods, and a small `/_sandbox` HTTP control API.
 
 mod limits;
@@ -103,7 +103,17 @@ pub(crate) struct Tokens {
     pub rdt: HashMap<String, (Instant, Vec<String>)>,
 }
 
+/// One SP-API exchange, recorded for the contract test.
+#[derive(Clone, Debug)]
+pub struct JournalEntry {
+    pub op: String,
+    pub status: u16,
+    pub request: Option<Value>,
+    pub response: Option<Value>,
+}
+
 pub(crate) struct App {
+    pub journal: Mutex<Option<Vec<JournalEntry>>>,
     pub state: Mutex<State>,
     pub limits: Mutex<Limits>,
     pub faults: Mutex<Faults>,
@@ -157,6 +167,7 @@ impl AmazonSandbox {
         st.items_per_page = config.items_per_page;
         st.gzip_reports = config.gzip_reports;
         let app = Arc::new(App {
+            journal: Mutex::new(None),
             state: Mutex::new(st),
             limits: Mutex::new(Limits::new(&plans)),
             faults: Mutex::new(Faults::default()),
@@ -394,6 +405,15 @@ impl AmazonSandbox {
 
     pub fn clear_faults(&self) {
         self.app.faults.lock().clear();
+    }
+
+    /// Start recording every SP-API exchange (operation, status, request and response bodies).
+    pub fn record(&self) {
+        *self.app.journal.lock() = Some(Vec::new());
+    }
+
+    pub fn journal(&self) -> Vec<JournalEntry> {
+        self.app.journal.lock().clone().unwrap_or_default()
     }
 
     pub fn set_rate_limit(&self, op: &str, limit: OpLimit) {

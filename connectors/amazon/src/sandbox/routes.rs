@@ -146,20 +146,59 @@ fn authenticate(app: &App, headers: &HeaderMap) -> Result<Caller, ApiError> {
     .details("The access token you provided is revoked, malformed or invalid."))
 }
 
+/// Operations whose model declares a 401 answer (the others declare only 403).
+const DECLARES_401: &[&str] = &[
+    "createFeed",
+    "getFeed",
+    "getFeedDocument",
+    "confirmShipment",
+    "createRestrictedDataToken",
+];
+
 /// What a handler returns: status and body (`Null` → empty body, e.g. 204).
 type Handled = Result<(StatusCode, Value), ApiError>;
+
+fn err_pair(e: ApiError) -> (StatusCode, Value) {
+    (
+        StatusCode::from_u16(e.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
+        e.body(),
+    )
+}
+
+/// Renders an answer with `x-amzn-RequestId` and `x-amzn-RateLimit-Limit`, and writes it to
+/// the journal when recording.
+fn finish(
+    app: &App,
+    op: &str,
+    req: Option<&[u8]>,
+    (status, body): (StatusCode, Value),
+) -> Response {
+    if let Some(j) = app.journal.lock().as_mut() {
+        j.push(super::JournalEntry {
+            op: op.to_string(),
+            status: status.as_u16(),
+            request: req.and_then(|b| serde_json::from_slice(b).ok()),
+            response: (!body.is_null()).then(|| body.clone()),
+        });
+    }
+    let mut r = render(status, body);
+    set_headers(app, &mut r, op);
+    r
+}
 
 /// The common path of every SP-API request: auth, usage plan, counting, faults, the handler
 /// (under the state lock), then `x-amzn-RequestId` and `x-amzn-RateLimit-Limit`.
 ///
 /// `rdt_path`: the path template a Restricted Data Token must cover for the handler to see
-/// PII; `None` for operations that refuse RDTs.
+/// PII; `None` for operations that refuse RDTs. `req`: the request body, for the journal.
+#[allow(clippy::too_many_arguments)]
 async fn api(
     app: &App,
     headers: &HeaderMap,
     op: &'static str,
     write: bool,
     rdt_path: Option<&str>,
+    req: Option<&[u8]>,
     f: impl FnOnce(&mut State, bool) -> Handled,
 ) -> Response {
     let pii = match authenticate(app, headers) {
@@ -168,22 +207,22 @@ async fn api(
             Some(p) if paths.iter().any(|x| x == p) => true,
             _ => {
                 app.state.lock().counters.unauthorized += 1;
-                let mut r = ApiError::new(
+                let e = ApiError::new(
                     403,
                     "Unauthorized",
                     "Access to requested resource is denied.",
                 )
-                .details("The Restricted Data Token does not cover this operation.")
-                .into_response();
-                set_headers(app, &mut r, op);
-                return r;
+                .details("The Restricted Data Token does not cover this operation.");
+                return finish(app, op, req, err_pair(e));
             }
         },
-        Err(e) => {
+        Err(mut e) => {
             app.state.lock().counters.unauthorized += 1;
-            let mut r = e.into_response();
-            set_headers(app, &mut r, op);
-            return r;
+            // The models declare 401 for a few operations only; the others answer 403.
+            if e.status == 401 && !DECLARES_401.contains(&op) {
+                e.status = 403;
+            }
+            return finish(app, op, req, err_pair(e));
         }
     };
     let verdict = app.limits.lock().check(op);
@@ -202,7 +241,7 @@ async fn api(
             burst = v.limit.burst,
             "sandbox: usage plan exceeded"
         );
-        return quota_exceeded(app, op);
+        return finish(app, op, req, err_pair(quota_error()));
     }
     *app.state
         .lock()
@@ -213,18 +252,16 @@ async fn api(
     let fault = app.faults.lock().take(op);
     match &fault {
         Some(Fault::Status { status }) => {
-            let mut r = ApiError::new(
+            let e = ApiError::new(
                 *status,
                 "InternalFailure",
                 "We encountered an internal error. Please try again.",
-            )
-            .into_response();
-            set_headers(app, &mut r, op);
-            return r;
+            );
+            return finish(app, op, req, err_pair(e));
         }
         Some(Fault::QuotaExceeded) => {
             app.state.lock().counters.injected_throttles += 1;
-            return quota_exceeded(app, op);
+            return finish(app, op, req, err_pair(quota_error()));
         }
         Some(Fault::Latency { millis: m }) => tokio::time::sleep(millis(*m)).await,
         _ => {}
@@ -237,19 +274,18 @@ async fn api(
         }
         r
     };
-    let mut resp = match (result, &fault) {
+    let pair = match (result, &fault) {
         (Ok(_), Some(Fault::ApplyThen502)) => {
-            ApiError::new(502, "InternalFailure", "Bad gateway").into_response()
+            err_pair(ApiError::new(502, "InternalFailure", "Bad gateway"))
         }
-        (Ok((status, body)), Some(Fault::ApplyThenStall { millis: m })) => {
+        (Ok(ok), Some(Fault::ApplyThenStall { millis: m })) => {
             tokio::time::sleep(millis(*m)).await;
-            render(status, body)
+            ok
         }
-        (Ok((status, body)), _) => render(status, body),
-        (Err(e), _) => e.into_response(),
+        (Ok(ok), _) => ok,
+        (Err(e), _) => err_pair(e),
     };
-    set_headers(app, &mut resp, op);
-    resp
+    finish(app, op, req, pair)
 }
 
 fn render(status: StatusCode, body: Value) -> Response {
@@ -260,15 +296,12 @@ fn render(status: StatusCode, body: Value) -> Response {
     }
 }
 
-fn quota_exceeded(app: &App, op: &str) -> Response {
-    let mut r = ApiError::new(
+fn quota_error() -> ApiError {
+    ApiError::new(
         429,
         "QuotaExceeded",
         "You exceeded your quota for the requested resource.",
     )
-    .into_response();
-    set_headers(app, &mut r, op);
-    r
 }
 
 // ---------------------------------------------------------------- LWA and tokens
@@ -326,12 +359,14 @@ async fn create_rdt(AxState(app): S, headers: HeaderMap, body: Bytes) -> Respons
         .into_response();
     }
     let app2 = app.clone();
+    let raw = body.clone();
     api(
         &app,
         &headers,
         "createRestrictedDataToken",
         false,
         None,
+        Some(&raw),
         move |st, _| {
             let b = json_body(&body)?;
             let res = b
@@ -386,6 +421,7 @@ async fn get_orders(AxState(app): S, headers: HeaderMap, RawQuery(q): RawQuery) 
         "getOrders",
         false,
         Some("/orders/v0/orders"),
+        None,
         |st, pii| Ok((StatusCode::OK, st.get_orders(&q, pii)?)),
     )
     .await
@@ -398,6 +434,7 @@ async fn get_order(AxState(app): S, headers: HeaderMap, Path(id): Path<String>) 
         "getOrder",
         false,
         Some("/orders/v0/orders/{orderId}"),
+        None,
         |st, pii| Ok((StatusCode::OK, st.get_order(&id, pii)?)),
     )
     .await
@@ -410,12 +447,20 @@ async fn get_order_items(
     RawQuery(q): RawQuery,
 ) -> Response {
     let q = query_map(q);
-    api(&app, &headers, "getOrderItems", false, None, |st, _| {
-        Ok((
-            StatusCode::OK,
-            st.get_order_items(&id, q.get("NextToken").map(String::as_str))?,
-        ))
-    })
+    api(
+        &app,
+        &headers,
+        "getOrderItems",
+        false,
+        None,
+        None,
+        |st, _| {
+            Ok((
+                StatusCode::OK,
+                st.get_order_items(&id, q.get("NextToken").map(String::as_str))?,
+            ))
+        },
+    )
     .await
 }
 
@@ -425,10 +470,18 @@ async fn confirm_shipment(
     Path(id): Path<String>,
     body: Bytes,
 ) -> Response {
-    api(&app, &headers, "confirmShipment", true, None, |st, _| {
-        st.confirm_shipment(&id, &json_body(&body)?)?;
-        Ok((StatusCode::NO_CONTENT, Value::Null))
-    })
+    api(
+        &app,
+        &headers,
+        "confirmShipment",
+        true,
+        None,
+        Some(&body),
+        |st, _| {
+            st.confirm_shipment(&id, &json_body(&body)?)?;
+            Ok((StatusCode::NO_CONTENT, Value::Null))
+        },
+    )
     .await
 }
 
@@ -464,16 +517,24 @@ async fn get_listing(
     RawQuery(q): RawQuery,
 ) -> Response {
     let q = query_map(q);
-    api(&app, &headers, "getListingsItem", false, None, |st, _| {
-        check_seller(st, &seller, &q)?;
-        let l = st.listings.get(&sku).ok_or_else(|| {
-            ApiError::not_found(format!(
-                "SKU '{sku}' not found in marketplace {}",
-                st.marketplace_id
-            ))
-        })?;
-        Ok((StatusCode::OK, st.item_view(l, &included(&q))))
-    })
+    api(
+        &app,
+        &headers,
+        "getListingsItem",
+        false,
+        None,
+        None,
+        |st, _| {
+            check_seller(st, &seller, &q)?;
+            let l = st.listings.get(&sku).ok_or_else(|| {
+                ApiError::not_found(format!(
+                    "SKU '{sku}' not found in marketplace {}",
+                    st.marketplace_id
+                ))
+            })?;
+            Ok((StatusCode::OK, st.item_view(l, &included(&q))))
+        },
+    )
     .await
 }
 
@@ -489,6 +550,7 @@ async fn search_listings(
         &headers,
         "searchListingsItems",
         false,
+        None,
         None,
         |st, _| {
             check_seller(st, &seller, &q)?;
@@ -535,10 +597,18 @@ async fn patch_listing(
     body: Bytes,
 ) -> Response {
     let q = query_map(q);
-    api(&app, &headers, "patchListingsItem", true, None, |st, _| {
-        check_seller(st, &seller, &q)?;
-        Ok((StatusCode::OK, st.patch_listing(&sku, &json_body(&body)?)?))
-    })
+    api(
+        &app,
+        &headers,
+        "patchListingsItem",
+        true,
+        None,
+        Some(&body),
+        |st, _| {
+            check_seller(st, &seller, &q)?;
+            Ok((StatusCode::OK, st.patch_listing(&sku, &json_body(&body)?)?))
+        },
+    )
     .await
 }
 
@@ -550,10 +620,18 @@ async fn put_listing(
     body: Bytes,
 ) -> Response {
     let q = query_map(q);
-    api(&app, &headers, "putListingsItem", true, None, |st, _| {
-        check_seller(st, &seller, &q)?;
-        Ok((StatusCode::OK, st.put_listing(&sku, &json_body(&body)?)?))
-    })
+    api(
+        &app,
+        &headers,
+        "putListingsItem",
+        true,
+        None,
+        Some(&body),
+        |st, _| {
+            check_seller(st, &seller, &q)?;
+            Ok((StatusCode::OK, st.put_listing(&sku, &json_body(&body)?)?))
+        },
+    )
     .await
 }
 
@@ -570,12 +648,14 @@ fn doc_url(app: &App, id: &str) -> String {
 
 async fn create_feed_document(AxState(app): S, headers: HeaderMap, body: Bytes) -> Response {
     let app2 = app.clone();
+    let raw = body.clone();
     api(
         &app,
         &headers,
         "createFeedDocument",
         true,
         None,
+        Some(&raw),
         move |st, _| {
             let id = st.create_feed_document(&json_body(&body)?)?;
             Ok((
@@ -589,10 +669,19 @@ async fn create_feed_document(AxState(app): S, headers: HeaderMap, body: Bytes) 
 
 async fn create_feed(AxState(app): S, headers: HeaderMap, body: Bytes) -> Response {
     let delay = *app.feed_delay.lock();
-    api(&app, &headers, "createFeed", true, None, move |st, _| {
-        let id = st.create_feed(&json_body(&body)?, delay)?;
-        Ok((StatusCode::ACCEPTED, json!({"feedId": id})))
-    })
+    let raw = body.clone();
+    api(
+        &app,
+        &headers,
+        "createFeed",
+        true,
+        None,
+        Some(&raw),
+        move |st, _| {
+            let id = st.create_feed(&json_body(&body)?, delay)?;
+            Ok((StatusCode::ACCEPTED, json!({"feedId": id})))
+        },
+    )
     .await
 }
 
@@ -601,17 +690,25 @@ async fn get_feed(AxState(app): S, headers: HeaderMap, Path(id): Path<String>) -
         app.faults.lock().take("processFeed"),
         Some(Fault::FeedFatal)
     );
-    api(&app, &headers, "getFeed", false, None, move |st, _| {
-        if fatal && let Some(f) = st.feeds.get_mut(&id) {
-            f.fatal = true;
-        }
-        st.advance_feed(&id)?;
-        let f = st
-            .feeds
-            .get(&id)
-            .ok_or_else(|| ApiError::not_found(format!("feed {id}")))?;
-        Ok((StatusCode::OK, st.feed_view(f)))
-    })
+    api(
+        &app,
+        &headers,
+        "getFeed",
+        false,
+        None,
+        None,
+        move |st, _| {
+            if fatal && let Some(f) = st.feeds.get_mut(&id) {
+                f.fatal = true;
+            }
+            st.advance_feed(&id)?;
+            let f = st
+                .feeds
+                .get(&id)
+                .ok_or_else(|| ApiError::not_found(format!("feed {id}")))?;
+            Ok((StatusCode::OK, st.feed_view(f)))
+        },
+    )
     .await
 }
 
@@ -626,6 +723,7 @@ async fn get_feed_document(
         &headers,
         "getFeedDocument",
         false,
+        None,
         None,
         move |st, _| {
             let d = st
@@ -692,6 +790,7 @@ async fn inventory_summaries(
         "getInventorySummaries",
         false,
         None,
+        None,
         |st, _| Ok((StatusCode::OK, st.inventory_summaries(&q)?)),
     )
     .await
@@ -704,6 +803,7 @@ async fn list_groups(AxState(app): S, headers: HeaderMap, RawQuery(q): RawQuery)
         &headers,
         "listFinancialEventGroups",
         false,
+        None,
         None,
         |st, _| Ok((StatusCode::OK, st.list_groups(&q)?)),
     )
@@ -722,6 +822,7 @@ async fn list_group_events(
         &headers,
         "listFinancialEventsByGroupId",
         false,
+        None,
         None,
         |st, _| Ok((StatusCode::OK, st.list_group_events(&id, &q)?)),
     )
