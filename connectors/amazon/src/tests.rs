@@ -349,7 +349,9 @@ fn settlement_lines_add_up_and_keep_stable_ids() {
         "ServiceFeeEventList": [{"FeeList": [{"FeeType": "Subscription", "FeeAmount": cur(-39.99)}]}],
         "AdjustmentEventList": [{"AdjustmentType": "ReserveCredit", "AdjustmentAmount": cur(39.99)}]
     });
-    let s = map_settlement(&group, &[events.clone()]).into_ok().unwrap();
+    let s = map_settlement(&group, std::slice::from_ref(&events))
+        .into_ok()
+        .unwrap();
     assert!(s.is_balanced(), "{:?}", s.lines_total());
     assert_eq!(s.payout_date.unwrap().to_string(), "2025-01-16T00:00:00Z");
     assert!(s.lines.iter().any(|l| l.kind
