@@ -7,6 +7,7 @@ pub mod cli;
 pub mod config;
 pub mod odoo;
 pub mod server;
+pub mod simulate;
 pub mod store;
 pub mod sync;
 pub mod telemetry;
