@@ -440,10 +440,8 @@ impl Engine<'_> {
                 }
             }
         }
-        for (r, rs) in self.sc.restocks.iter().enumerate() {
-            if rs.at < self.horizon {
-                self.schedule(rs.at, Ev::Restock { r: r as u32 });
-            }
+        for (at, r) in self.sc.restock_schedule() {
+            self.schedule(at, Ev::Restock { r: r as u32 });
         }
     }
 

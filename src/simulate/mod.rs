@@ -287,6 +287,7 @@ pub fn simulate(
     chart_label: &str,
 ) -> Result<Report, String> {
     let sc = &input.scenario;
+    let generated = input.stream.source.starts_with("generated");
     let policies = specs
         .iter()
         .map(|s| s.build(sc))
@@ -312,10 +313,10 @@ pub fn simulate(
                 stock_sync: c.stock_sync.label(),
                 order_sync: c.order_sync.label(),
                 propagation: fmt_range(c.propagation),
-                demand_per_day: c.demand_per_day,
+                demand_per_day: generated.then_some(c.demand_per_day),
             })
             .collect(),
-        events: describe_events(sc),
+        events: describe_events(sc, generated),
         stream: input.stream.clone(),
         chart_of: chart_label.to_owned(),
         policies: results,
@@ -334,9 +335,14 @@ fn at_label(t: Secs) -> String {
     }
 }
 
-fn describe_events(sc: &Scenario) -> Vec<String> {
+fn describe_events(sc: &Scenario, generated: bool) -> Vec<String> {
     let mut v = Vec::new();
-    for f in &sc.flash_sales {
+    let horizon = sc.horizon();
+    for f in sc
+        .flash_sales
+        .iter()
+        .filter(|f| generated && f.from < horizon)
+    {
         let skus = if f.skus.is_empty() {
             "every SKU".to_owned()
         } else {
@@ -354,13 +360,17 @@ fn describe_events(sc: &Scenario) -> Vec<String> {
             fmt_secs(f.until - f.from),
         ));
     }
-    for r in &sc.restocks {
+    for r in sc.restocks.iter().filter(|r| r.at < horizon) {
         let what = match r.sku {
             Some(s) => sc.skus[s as usize].sku.clone(),
             None => "every SKU".into(),
         };
+        let repeat = match r.every {
+            Some(e) if r.at + e < horizon => format!(", then every {}", fmt_secs(e)),
+            _ => String::new(),
+        };
         v.push(format!(
-            "restock +{} of {what} into {} at {}",
+            "restock +{} of {what} into {} at {}{repeat}",
             r.qty,
             sc.warehouses[r.warehouse],
             at_label(r.at)

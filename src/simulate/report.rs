@@ -123,7 +123,8 @@ pub struct ChannelInfo {
     pub stock_sync: String,
     pub order_sync: String,
     pub propagation: String,
-    pub demand_per_day: f64,
+    /// Generated demand (`None` when a CSV is replayed).
+    pub demand_per_day: Option<f64>,
 }
 
 /// Where the buyers came from.
@@ -305,7 +306,8 @@ impl Report {
                 c.stock_sync.clone(),
                 c.order_sync.clone(),
                 c.propagation.clone(),
-                format!("{:.2}", c.demand_per_day),
+                c.demand_per_day
+                    .map_or_else(|| "(csv)".to_owned(), |d| format!("{d:.2}")),
             ]);
         }
         table(&mut s, "  ", &rows);

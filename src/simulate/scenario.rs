@@ -185,6 +185,8 @@ pub struct FlashSale {
 #[derive(Debug, Clone, PartialEq)]
 pub struct Restock {
     pub at: Secs,
+    /// Repeats at this interval until the end.
+    pub every: Option<Secs>,
     /// `None`: every SKU.
     pub sku: Option<u32>,
     pub warehouse: usize,
@@ -194,6 +196,25 @@ pub struct Restock {
 impl Scenario {
     pub fn horizon(&self) -> Secs {
         Secs::from(self.days) * DAY
+    }
+
+    /// Every restock within the horizon: (instant, index in [`Scenario::restocks`]), in time
+    /// order (file order at the same instant).
+    pub fn restock_schedule(&self) -> Vec<(Secs, usize)> {
+        let horizon = self.horizon();
+        let mut v = Vec::new();
+        for (i, r) in self.restocks.iter().enumerate() {
+            let mut t = r.at;
+            while t < horizon {
+                v.push((t, i));
+                match r.every {
+                    Some(e) if e > 0 => t += e,
+                    _ => break,
+                }
+            }
+        }
+        v.sort_by_key(|&(t, _)| t);
+        v
     }
 
     pub fn channel_index(&self, id: &str) -> Option<usize> {
@@ -225,6 +246,19 @@ impl Scenario {
             source: None,
             problems,
         };
+        // The daemon's file given by mistake (`--config` names the scenario here): say so
+        // rather than listing its keys as unknown.
+        if let Ok(table) = text.parse::<toml::Table>()
+            && ["odoo", "store", "server", "log", "inventory"]
+                .iter()
+                .any(|k| table.contains_key(*k))
+        {
+            return Err(fail(vec![Problem::new(
+                "",
+                "this looks like the daemon's configuration, not a scenario: use \
+                 `simulate --from-config PATH` to simulate its channel rules",
+            )]));
+        }
         let de = toml::Deserializer::parse(text).map_err(|e| {
             fail(vec![Problem::new(
                 "",
@@ -243,13 +277,6 @@ impl Scenario {
                 format!("{}{}", inner.message(), line_hint(text, inner.span())),
             )])
         })?;
-        if raw.odoo.is_some() || raw.store.is_some() {
-            return Err(fail(vec![Problem::new(
-                "",
-                "this looks like the daemon's configuration, not a scenario: use \
-                 `simulate --from-config PATH` to simulate its channel rules",
-            )]));
-        }
         let mut p = Vec::new();
         let sc = validate(raw, &mut p);
         match sc {
@@ -398,6 +425,19 @@ impl Scenario {
             }
         }
         self.flash_sales = flash;
+        for spec in &mut self.policies {
+            let mut kept = Vec::new();
+            for (c, o) in std::mem::take(&mut spec.per_channel) {
+                match remap[c] {
+                    Some(n) => kept.push((n, o)),
+                    None => notes.push(format!(
+                        "policy `{}`: overrides for `{}` dropped (channel left out)",
+                        spec.name, self.channels[c].id
+                    )),
+                }
+            }
+            spec.per_channel = kept;
+        }
         self.channels = new_channels;
         if cfg.inventory.default_safety_stock > 0 {
             self.allocation.safety_stock = i64::from(cfg.inventory.default_safety_stock);
@@ -494,9 +534,6 @@ struct RawScenario {
     channels: Vec<RawChannel>,
     events: Vec<RawEvent>,
     policies: Vec<RawPolicy>,
-    // Present only to recognise the daemon's configuration given by mistake.
-    odoo: Option<toml::Value>,
-    store: Option<toml::Value>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -1069,13 +1106,11 @@ fn validate(raw: RawScenario, p: &mut Vec<Problem>) -> Option<Scenario> {
     // Events.
     let mut flash_sales = Vec::new();
     let mut restocks = Vec::new();
-    let horizon = Secs::from(days) * DAY;
     for (i, e) in raw.events.iter().enumerate() {
         validate_event(
             i,
             e,
             start,
-            horizon,
             &channels,
             &skus,
             &warehouses,
@@ -1084,7 +1119,6 @@ fn validate(raw: RawScenario, p: &mut Vec<Problem>) -> Option<Scenario> {
             p,
         );
     }
-    restocks.sort_by_key(|r: &Restock| r.at);
 
     // Candidate policies.
     let mut policies: Vec<PolicySpec> = Vec::new();
@@ -1381,7 +1415,6 @@ fn validate_event(
     i: usize,
     e: &RawEvent,
     start: Timestamp,
-    horizon: Secs,
     channels: &[SimChannel],
     skus: &[Sku],
     warehouses: &[String],
@@ -1519,19 +1552,13 @@ fn validate_event(
                 None => None,
             };
             if p.len() == before {
-                let mut t = at;
-                loop {
-                    restocks.push(Restock {
-                        at: t,
-                        sku,
-                        warehouse,
-                        qty,
-                    });
-                    match every {
-                        Some(e) if t + e < horizon => t += e,
-                        _ => break,
-                    }
-                }
+                restocks.push(Restock {
+                    at,
+                    every,
+                    sku,
+                    warehouse,
+                    qty,
+                });
             }
         }
         Some(other) => err(
@@ -1853,7 +1880,86 @@ kind = "shopify"
             "[[events]]\nkind = \"restock\"\nat = \"2d\"\nevery = \"5d\"\nqty = 7\n",
         ))
         .unwrap();
-        let at: Vec<Secs> = sc.restocks.iter().map(|r| r.at).collect();
+        let at: Vec<Secs> = sc.restock_schedule().iter().map(|r| r.0).collect();
         assert_eq!(at, [2 * DAY, 7 * DAY, 12 * DAY]);
+        let mut longer = sc.clone();
+        longer.days = 20;
+        assert_eq!(longer.restock_schedule().len(), 4, "follows --days");
+    }
+
+    #[test]
+    fn daemon_config_replaces_the_rules_and_keeps_the_market() {
+        let cfg = Config::from_toml_str_with(
+            r#"
+[odoo]
+url = "https://odoo.example.com"
+database = "prod"
+login = "bot"
+api_key = { env = "ODOO_API_KEY" }
+[inventory]
+default_safety_stock = 3
+[[channels]]
+id = "amz-eu"
+kind = "amazon"
+priority = 7
+buffer_percent = 12.5
+keep_last_units = 4
+max_qty = 40
+stock_schedule = "every 7m"
+order_schedule = "*/10 * * * *"
+[[channels]]
+id = "noon"
+kind = "noon"
+[[channels]]
+id = "off"
+kind = "ebay"
+enabled = false
+"#,
+            &crate::config::LoadEnv::default(),
+        )
+        .unwrap();
+        let mut sc = Scenario::builtin();
+        let amazon_demand = sc.channels[0].demand_per_day;
+        sc.policies[0]
+            .per_channel
+            .push((4, RuleOverrides::default())); // an override for tiktok
+        let notes = sc.apply_daemon_config(&cfg).unwrap();
+        let ids: Vec<&str> = sc.channels.iter().map(|c| c.id.as_str()).collect();
+        assert_eq!(ids, ["amz-eu", "noon"], "enabled channels only");
+        let a = &sc.channels[0];
+        assert_eq!(
+            (
+                a.rule.priority,
+                a.rule.buffer_bp,
+                a.rule.keep_last,
+                a.rule.max_qty
+            ),
+            (7, 1250, 4, 40)
+        );
+        assert_eq!(a.stock_sync, Cadence::Every(420));
+        assert!(matches!(a.order_sync, Cadence::Cron(_)));
+        assert_eq!(
+            (a.demand_per_day, a.propagation),
+            (amazon_demand, (300, 900))
+        );
+        let n = &sc.channels[1];
+        assert_eq!(n.stock_sync, Cadence::Every(1800), "noon's kind default");
+        assert_eq!(n.propagation, default_propagation(ChannelKind::Noon));
+        assert_eq!(sc.allocation.safety_stock, 3);
+        assert!(
+            sc.flash_sales.is_empty(),
+            "tiktok's flash sale went with tiktok"
+        );
+        assert!(sc.policies[0].per_channel.is_empty());
+        let text = notes.join("\n");
+        for needle in [
+            "amz-eu",
+            "not in the scenario",
+            "left out",
+            "flash sale",
+            "overrides",
+        ] {
+            assert!(text.contains(needle), "{needle}: {text}");
+        }
     }
 }

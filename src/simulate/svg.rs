@@ -84,6 +84,19 @@ pub fn render(report: &Report, scenario: &Scenario) -> String {
     let n = report.policies.len().max(1);
     let cols = if n >= 2 { 2 } else { 1 };
     let rows = n.div_ceil(cols);
+    let horizon = scenario.horizon().max(1);
+    // Flash sales shape generated demand only: a replayed CSV has none to mark.
+    let generated = report.stream.source.starts_with("generated");
+    let flash: Vec<_> = scenario
+        .flash_sales
+        .iter()
+        .filter(|f| generated && f.from < horizon)
+        .collect();
+    let restocks: Vec<Secs> = scenario
+        .restock_schedule()
+        .into_iter()
+        .map(|r| r.0)
+        .collect();
     // Legend: (swatch, label); a swatch is drawn from its left x.
     type Swatch = Box<dyn Fn(f64, f64) -> String>;
     let mut legend: Vec<(Swatch, String)> = vec![(
@@ -107,7 +120,7 @@ pub fn render(report: &Report, scenario: &Scenario) -> String {
             format!("{} shows", ch.id),
         ));
     }
-    if !scenario.flash_sales.is_empty() {
+    if !flash.is_empty() {
         legend.push((
             Box::new(|x, y| {
                 format!(
@@ -118,7 +131,7 @@ pub fn render(report: &Report, scenario: &Scenario) -> String {
             "flash sale".into(),
         ));
     }
-    if !scenario.restocks.is_empty() {
+    if !restocks.is_empty() {
         legend.push((
             Box::new(|x, y| {
                 format!(
@@ -156,7 +169,6 @@ pub fn render(report: &Report, scenario: &Scenario) -> String {
     let legend_h = ly + 24.0 - MARGIN;
     let height = MARGIN * 2.0 + legend_h + rows as f64 * (PANEL_H + GAP);
     let panel_w = (WIDTH - MARGIN * 2.0 - GAP * (cols as f64 - 1.0)) / cols as f64;
-    let horizon = scenario.horizon().max(1);
 
     let y_top = report
         .policies
@@ -240,7 +252,7 @@ pub fn render(report: &Report, scenario: &Scenario) -> String {
             ))
         );
         // Flash sales and restocks under the data.
-        for f in &scenario.flash_sales {
+        for f in &flash {
             let (a, b) = (xs(f.from as f64), xs(f.until as f64));
             let _ = writeln!(
                 s,
@@ -253,8 +265,8 @@ pub fn render(report: &Report, scenario: &Scenario) -> String {
                 ))
             );
         }
-        for r in &scenario.restocks {
-            let x = xs(r.at as f64);
+        for &at in &restocks {
+            let x = xs(at as f64);
             let _ = writeln!(
                 s,
                 r##"<line x1="{x:.1}" y1="{y1:.1}" x2="{x:.1}" y2="{y0:.1}" stroke="#666666" stroke-dasharray="3,3"/>"##
