@@ -79,6 +79,12 @@ impl BaseKind {
     }
 }
 
+impl std::fmt::Display for BaseKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
 /// Changes to the channels' rules a candidate policy makes (unset: the scenario's value).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct RuleOverrides {

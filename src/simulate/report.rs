@@ -198,6 +198,25 @@ pub fn recommend(results: &[PolicyResult]) -> Option<Recommendation> {
             best.total.lost_units, best.total.lost_orders
         );
     }
+    // The rule puts oversells first; say what it costs when another policy sells more.
+    if let Some(alt) = results
+        .iter()
+        .filter(|r| r.total.lost_units < best.total.lost_units)
+        .min_by_key(|r| (r.total.oversold_orders, r.total.lost_units))
+    {
+        let _ = write!(
+            reason,
+            "; trade-off: {} oversold {} order{} but lost {} fewer units",
+            alt.policy,
+            alt.total.oversold_orders,
+            if alt.total.oversold_orders == 1 {
+                ""
+            } else {
+                "s"
+            },
+            best.total.lost_units - alt.total.lost_units
+        );
+    }
     Some(Recommendation {
         policy: best.policy.clone(),
         reason,
@@ -435,7 +454,14 @@ mod tests {
         assert_eq!(r.policy, "shared");
         assert!(r.reason.contains("tied with strict"), "{}", r.reason);
         let rs = [result("everywhere", 5, 0), result("strict", 1, 9)];
-        assert_eq!(recommend(&rs).unwrap().policy, "strict");
+        let r = recommend(&rs).unwrap();
+        assert_eq!(r.policy, "strict");
+        assert!(
+            r.reason
+                .contains("trade-off: everywhere oversold 10 orders but lost 18 fewer units"),
+            "{}",
+            r.reason
+        );
         assert!(recommend(&[]).is_none());
     }
 }
