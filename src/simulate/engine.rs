@@ -50,7 +50,7 @@ pub enum ChartTarget {
     AllSkus,
 }
 
-/// One thing that happened, for tests and for `--trace`-style debugging.
+/// One thing that happened (from [`run_policy_traced`]: tests and debugging).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Trace {
     Accepted {

@@ -152,7 +152,11 @@ pub fn render(report: &Report, scenario: &Scenario) -> String {
                 y + 6.0
             )
         }),
-        "oversold order".into(),
+        if report.skus > 1 && report.chart_of.starts_with("SKU ") {
+            "oversold order (this SKU)".into()
+        } else {
+            "oversold order".into()
+        },
     ));
     // Lay the legend out in rows that fit the width.
     let mut placed = Vec::with_capacity(legend.len());
@@ -237,8 +241,9 @@ pub fn render(report: &Report, scenario: &Scenario) -> String {
             px + 8.0,
             py + 16.0,
             escape(&format!(
-                "{} — {} oversold order{} ({} u), {} lost sale{} ({} u)",
+                "{} — {}{} oversold order{} ({} u), {} lost sale{} ({} u)",
                 p.policy,
+                if report.skus > 1 { "all SKUs: " } else { "" },
                 p.total.oversold_orders,
                 if p.total.oversold_orders == 1 {
                     ""
@@ -257,7 +262,7 @@ pub fn render(report: &Report, scenario: &Scenario) -> String {
             let _ = writeln!(
                 s,
                 r##"<rect x="{a:.1}" y="{y1:.1}" width="{:.1}" height="{:.1}" fill="#F0E442" fill-opacity="0.35"><title>{}</title></rect>"##,
-                (b - a).max(1.0),
+                (b - a).max(3.0),
                 y0 - y1,
                 escape(&format!(
                     "flash sale on {} ×{}",
