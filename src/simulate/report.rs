@@ -330,6 +330,12 @@ impl Report {
             ]);
         }
         table(&mut s, "  ", &rows);
+        s.push_str(
+            "\n  oversold: accepted orders Odoo could not serve when they reached the daemon (u/o = units/orders)\n  \
+             lost: buyers refused although the stock could have served them (the policy starved the channel)\n  \
+             stock-out: buyers refused because the stock was gone\n  \
+             hidden: average units available that the channel did not show; idle: listed on no channel\n",
+        );
 
         for p in &self.policies {
             let _ = writeln!(s, "\npolicy {}: {}", p.policy, p.description);
