@@ -8,6 +8,7 @@ pub mod config;
 pub mod embedded;
 pub mod odoo;
 pub mod server;
+pub mod simulate;
 pub mod store;
 pub mod sync;
 pub mod telemetry;

@@ -10,6 +10,7 @@ pub mod exit;
 pub mod notify;
 mod run;
 pub mod seams;
+pub mod simulate;
 
 use std::path::PathBuf;
 
@@ -89,6 +90,8 @@ pub enum Command {
     Sandbox(SandboxArgs),
     /// Print version, build and supported Odoo versions.
     Version,
+    /// Compare stock policies on a simulated or real order stream (no Odoo needed).
+    Simulate(simulate::SimulateArgs),
     /// Work with the configuration file.
     Config {
         #[command(subcommand)]
@@ -203,6 +206,7 @@ fn dispatch(cli: Cli) -> Result<(), CliError> {
                 .block_on(seams::run_demo(args))
                 .map_err(seam_error)
         }
+        Command::Simulate(args) => simulate::run(&cli.config, args),
         Command::Sandbox(args) => {
             init_logging(&cli, None)?;
             let args = args.clone();
