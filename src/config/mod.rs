@@ -245,7 +245,8 @@ pub const KNOWN_KINDS: &[&str] = &[
     "sandbox", "shopify", "amazon", "ebay", "walmart", "tiktok", "etsy", "daraz", "noon",
 ];
 
-fn parse_kind(s: &str) -> Option<ChannelKind> {
+/// A known kind by name (see [`KNOWN_KINDS`]).
+pub fn parse_kind(s: &str) -> Option<ChannelKind> {
     KNOWN_KINDS
         .contains(&s)
         .then(|| s.parse::<ChannelKind>().expect("infallible"))

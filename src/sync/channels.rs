@@ -13,8 +13,9 @@ use crate::config::{ChannelConfig, Config};
 /// Every connector compiled into this binary.
 pub fn registry() -> Registry {
     let mut r = Registry::new();
-    r.register(channel_sandbox::factory())
-        .expect("one connector per kind");
+    for factory in [channel_sandbox::factory(), channel_amazon::factory()] {
+        r.register(factory).expect("one connector per kind");
+    }
     r
 }
 

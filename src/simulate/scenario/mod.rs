@@ -366,15 +366,15 @@ impl Scenario {
                         "channel `{}` ({}) is not in the scenario: 1 buyer per SKU per day, {} propagation",
                         cc.id,
                         cc.kind,
-                        fmt_range(default_propagation(cc.kind))
+                        fmt_range(default_propagation(&cc.kind))
                     ));
                     SimChannel {
                         id: cc.id.clone(),
-                        kind: cc.kind,
+                        kind: cc.kind.clone(),
                         rule: rule.clone(),
                         stock_sync: Cadence::Every(300),
                         order_sync: Cadence::Every(300),
-                        propagation: default_propagation(cc.kind),
+                        propagation: default_propagation(&cc.kind),
                         demand_per_day: 1.0,
                         order_sizes: None,
                         split_weight: 1,
@@ -390,7 +390,7 @@ impl Scenario {
                 _ => DEFAULT_ORDER_LATENCY,
             };
             ch.id = cc.id.clone();
-            ch.kind = cc.kind;
+            ch.kind = cc.kind.clone();
             ch.rule = rule;
             ch.stock_sync = Cadence::from_schedule(&cc.stock_schedule, push_latency);
             ch.order_sync = Cadence::from_schedule(&cc.order_schedule, order_latency);

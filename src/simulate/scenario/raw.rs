@@ -8,7 +8,10 @@ use rust_decimal::Decimal;
 use serde::Deserialize;
 
 use crate::allocation::{BufferMode, ChannelRule, MAX_CHANNELS, MAX_WAREHOUSES};
-use crate::config::{ChannelKind, Schedule, parse_duration};
+use crate::config::{
+    ChannelKind, KNOWN_KINDS, Schedule, default_order_schedule, default_stock_schedule,
+    parse_duration, parse_kind,
+};
 
 use super::super::policy::{BaseKind, PolicySpec, RuleOverrides};
 use super::super::rng::SplitMix64;
@@ -304,13 +307,13 @@ fn check_name(p: &mut Vec<Problem>, key: &str, v: &str) -> bool {
 /// Per-kind propagation (how long a marketplace takes to show a pushed quantity). Amazon's is
 /// documented by sellers (5–15 min, shared/briefs/prior-art.md); the others are assumptions to
 /// be replaced by the merchant's own observations.
-pub fn default_propagation(kind: ChannelKind) -> (Secs, Secs) {
+pub fn default_propagation(kind: &ChannelKind) -> (Secs, Secs) {
     match kind {
         ChannelKind::Sandbox | ChannelKind::Shopify => (1, 5),
         ChannelKind::Amazon => (300, 900),
         ChannelKind::Walmart => (300, 900),
-        ChannelKind::Ebay | ChannelKind::Etsy | ChannelKind::Tiktok => (60, 300),
-        ChannelKind::Daraz | ChannelKind::Noon => (300, 1800),
+        ChannelKind::Ebay | ChannelKind::Etsy | ChannelKind::TikTok => (60, 300),
+        ChannelKind::Other(_) => (300, 1800),
     }
 }
 
@@ -753,14 +756,13 @@ fn validate_channel(
         }
     };
     let kind = match &c.kind {
-        Some(k) => match ChannelKind::parse(k) {
+        Some(k) => match parse_kind(k) {
             Some(k) => Some(k),
             None => {
-                let known: Vec<&str> = ChannelKind::ALL.iter().map(|k| k.as_str()).collect();
                 err(
                     p,
                     key("kind"),
-                    format!("unknown kind `{k}` (known: {})", known.join(", ")),
+                    format!("unknown kind `{k}` (known: {})", KNOWN_KINDS.join(", ")),
                 );
                 None
             }
@@ -826,7 +828,7 @@ fn validate_channel(
     let push_latency = latency("push_latency", &c.push_latency);
     let order_latency = latency("order_latency", &c.order_latency);
     let mut schedule =
-        |f: &str, text: &Option<String>, default: fn(ChannelKind) -> Schedule, lat| {
+        |f: &str, text: &Option<String>, default: fn(&ChannelKind) -> Schedule, lat| {
             let s = match text {
                 Some(t) => match t.parse::<Schedule>() {
                     Ok(s) => s,
@@ -835,24 +837,24 @@ fn validate_channel(
                         return None;
                     }
                 },
-                None => default(kind?),
+                None => default(kind.as_ref()?),
             };
             Some(Cadence::from_schedule(&s, lat))
         };
     let stock_sync = schedule(
         "stock_schedule",
         &c.stock_schedule,
-        ChannelKind::default_stock_schedule,
+        default_stock_schedule,
         push_latency,
     );
     let order_sync = schedule(
         "order_schedule",
         &c.order_schedule,
-        ChannelKind::default_order_schedule,
+        default_order_schedule,
         order_latency,
     );
     let propagation = match &c.propagation {
-        None => kind.map(default_propagation).unwrap_or((0, 0)),
+        None => kind.as_ref().map(default_propagation).unwrap_or((0, 0)),
         Some(r) => {
             let (a, b) = match r {
                 RawRange::One(v) => (v.clone(), v.clone()),

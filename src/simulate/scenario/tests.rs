@@ -252,7 +252,10 @@ enabled = false
     );
     let n = &sc.channels[1];
     assert_eq!(n.stock_sync, Cadence::Every(1800), "noon's kind default");
-    assert_eq!(n.propagation, default_propagation(ChannelKind::Noon));
+    assert_eq!(
+        n.propagation,
+        default_propagation(&ChannelKind::Other("noon".into()))
+    );
     assert_eq!(sc.allocation.safety_stock, 3);
     assert!(
         sc.flash_sales.is_empty(),
