@@ -1,0 +1,4 @@
+pub mod documents;
+pub mod sandbox {
+    pub mod schema;
+}

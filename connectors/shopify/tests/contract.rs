@@ -1,0 +1,40 @@
+//! Contract tests against the official Shopify Admin GraphQL schema in `../shared`.
+use std::path::PathBuf;
+
+use apollo_compiler::Schema;
+use apollo_compiler::validation::Valid;
+use channel_shopify::documents;
+use channel_shopify::sandbox::schema;
+
+fn full_schema() -> Option<Valid<Schema>> {
+    let shared = odoo_wire::reference::require_shared(
+        "channel-shopify: Shopify Admin GraphQL 2025-01 contract",
+    )?;
+    let path = shared.join(schema::SHARED_SDL);
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    Some(Schema::parse_and_validate(text, path).expect("the official SDL validates"))
+}
+
+#[test]
+fn bundled_subset_is_derived_from_the_official_schema() {
+    let Some(full) = full_schema() else { return };
+    let texts: Vec<&str> = documents::ALL.iter().map(|d| d.text).collect();
+    let generated = schema::subset_sdl(&full, &texts).expect("subset generates");
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(schema::SUBSET_PATH);
+    if std::env::var_os("SHOPIFY_SCHEMA_REGEN").is_some() {
+        std::fs::write(&path, &generated).unwrap();
+        eprintln!("regenerated {}", path.display());
+        return;
+    }
+    let problems = schema::check_subset(&full, schema::bundled());
+    assert!(
+        problems.is_empty(),
+        "bundled subset is not faithful:\n{}",
+        problems.join("\n")
+    );
+    assert!(
+        generated == schema::SUBSET_SDL,
+        "{} is stale: regenerate with SHOPIFY_SCHEMA_REGEN=1 cargo test -p channel-shopify --test contract",
+        schema::SUBSET_PATH
+    );
+}
