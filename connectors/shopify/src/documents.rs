@@ -16,6 +16,9 @@
 // money and keep presentment amounts in `raw` for the audit), `ShopMoney` for line-level
 // amounts (it halves their query cost).
 
+/// The Admin API version every document is written for.
+pub const API_VERSION: &str = "2025-01";
+
 /// A document and the name of its (single) operation.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Document {

@@ -38,3 +38,22 @@ fn bundled_subset_is_derived_from_the_official_schema() {
         schema::SUBSET_PATH
     );
 }
+
+#[tokio::test]
+async fn smoke() {
+    use channel_shopify::sandbox::*;
+    let sb = ShopifySandbox::start(SandboxConfig::default())
+        .await
+        .unwrap();
+    let id = sb
+        .create_order(NewOrder {
+            lines: vec![NewLine::sku("SKU-0001", 2)],
+            ..Default::default()
+        })
+        .unwrap();
+    let r = sb.execute(documents::ORDERS_PAGE.text, serde_json::json!({"first": 5, "lineItems": 5, "query": "updated_at:>='2020-01-01T00:00:00Z'"}));
+    println!("{}", serde_json::to_string_pretty(&r).unwrap());
+    let r = sb.execute(documents::VARIANTS_BY_SKU.text, serde_json::json!({"first": 5, "query": "sku:\"SKU-0001\"", "locationId": sb.primary_location()}));
+    println!("{}", serde_json::to_string_pretty(&r).unwrap());
+    let _ = id;
+}

@@ -31,7 +31,7 @@ pub const SUBSET_PATH: &str = "schema/admin_2025-01.subset.graphql";
 pub const SHARED_SDL: &str = "marketplace-specs/shopify/admin_2025-01.graphql";
 
 /// The API version the schema (and the sandbox's endpoint) is.
-pub const API_VERSION: &str = "2025-01";
+pub use crate::documents::API_VERSION;
 
 /// The bundled subset, parsed and validated once.
 pub fn bundled() -> &'static Valid<Schema> {
