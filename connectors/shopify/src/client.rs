@@ -56,8 +56,10 @@ pub struct Client {
     calibration: tokio::sync::Mutex<()>,
     /// Operation key → last requested cost the shop reported.
     estimates: Mutex<HashMap<String, f64>>,
-    /// Points reserved by requests sent and not yet answered.
-    inflight: Mutex<f64>,
+    /// Operation key → held while its first request learns its cost.
+    learning: Mutex<HashMap<String, std::sync::Arc<tokio::sync::Mutex<()>>>>,
+    /// Requests sent and not yet answered: send sequence → points reserved.
+    inflight: Mutex<(u64, std::collections::BTreeMap<u64, f64>)>,
     margin: f64,
     retry: RetryPolicy,
 }
@@ -89,7 +91,8 @@ impl Client {
             calibrated: AtomicBool::new(false),
             calibration: tokio::sync::Mutex::new(()),
             estimates: Mutex::new(HashMap::new()),
-            inflight: Mutex::new(0.0),
+            learning: Mutex::new(HashMap::new()),
+            inflight: Mutex::new((0, std::collections::BTreeMap::new())),
             margin: c.rate_margin,
             retry: c.retry.policy(),
         })
@@ -146,19 +149,41 @@ impl Client {
             }
         };
         let key = Self::key(doc, vars);
-        let estimate = self
-            .estimates
-            .lock()
-            .get(&key)
-            .copied()
-            .unwrap_or(MAX_QUERY_COST);
+        let known = self.estimates.lock().get(&key).copied();
+        // A document's first request reserves the single-query maximum; concurrent first
+        // requests of the same document wait for it to learn the real cost instead of each
+        // reserving the maximum.
+        let (estimate, _learning) = match known {
+            Some(e) => (e, None),
+            None => {
+                let m = self
+                    .learning
+                    .lock()
+                    .entry(key.clone())
+                    .or_default()
+                    .clone();
+                let g = m.lock_owned().await;
+                match self.estimates.lock().get(&key).copied() {
+                    Some(e) => (e, None),
+                    None => (MAX_QUERY_COST, Some(g)),
+                }
+            }
+        };
         self.bucket.acquire(estimate).await;
-        *self.inflight.lock() += estimate;
-        let sent = self.send(kind, doc, vars).await;
-        let others = {
+        let seq = {
             let mut f = self.inflight.lock();
-            *f = (*f - estimate).max(0.0);
-            *f
+            f.0 += 1;
+            let seq = f.0;
+            f.1.insert(seq, estimate);
+            seq
+        };
+        let sent = self.send(kind, doc, vars).await;
+        // What the shop may not have charged yet when it reported its bucket: requests we
+        // sent after this one and that are still unanswered (earlier ones reached it first).
+        let others: f64 = {
+            let mut f = self.inflight.lock();
+            f.1.remove(&seq);
+            f.1.range(seq + 1..).map(|(_, c)| *c).sum()
         };
         let (status, body) = sent?;
         if !status.is_success() {
@@ -176,9 +201,10 @@ impl Client {
             self.estimates.lock().insert(key, c.requested_query_cost);
             let ts = c.throttle_status;
             self.bucket.observe(&QueryCost {
-                // We reserved `estimate`; refund down to what it really cost.
+                // We reserved `estimate`; refund down to what it really cost (nothing when
+                // the shop refused to run it: THROTTLED, MAX_COST_EXCEEDED).
                 requested_query_cost: estimate,
-                actual_query_cost: Some(c.actual_query_cost.unwrap_or(estimate)),
+                actual_query_cost: Some(c.actual_query_cost.unwrap_or(0.0)),
                 throttle_status: ThrottleStatus {
                     maximum_available: ts.maximum_available,
                     currently_available: (ts.currently_available - others).max(0.0),

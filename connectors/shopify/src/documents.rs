@@ -356,10 +356,10 @@ doc!(
     r#"query ReturnContext($id: ID!) {
   order(id: $id) {
     id
-    returns(first: 20) {
+    returns(first: 5) {
       nodes {
         id name status
-        returnLineItems(first: 50) {
+        returnLineItems(first: 10) {
           nodes {
             __typename id quantity returnReason returnReasonNote
             ... on ReturnLineItem { fulfillmentLineItem { id lineItem { id sku } } }
@@ -367,9 +367,9 @@ doc!(
         }
       }
     }
-    fulfillments(first: 20) {
+    fulfillments(first: 10) {
       id
-      fulfillmentLineItems(first: 50) {
+      fulfillmentLineItems(first: 20) {
         nodes { id quantity lineItem { id sku } }
       }
     }

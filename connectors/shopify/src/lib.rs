@@ -290,6 +290,8 @@ pub struct ShopifyChannel {
     /// Inventory item number → SKU, for `inventory_levels/update` webhooks.
     items: Mutex<HashMap<String, String>>,
     seen_webhooks: DedupeSet,
+    /// Largest order page the shop accepted (halved after `MAX_COST_EXCEEDED`).
+    order_page_cap: std::sync::atomic::AtomicU32,
 }
 
 impl ShopifyChannel {
@@ -305,6 +307,7 @@ impl ShopifyChannel {
             skus: Mutex::new(HashMap::new()),
             items: Mutex::new(HashMap::new()),
             seen_webhooks: DedupeSet::new(cap),
+            order_page_cap: std::sync::atomic::AtomicU32::new(50),
         })
     }
 
@@ -482,6 +485,8 @@ impl ShopifyChannel {
                     let half = (vars["first"].as_i64().unwrap_or(2) / 2).max(1);
                     tracing::warn!(channel = %self.id, page = half, "order page too costly for Shopify; halving it");
                     vars["first"] = json!(half);
+                    self.order_page_cap
+                        .fetch_min(half as u32, std::sync::atomic::Ordering::Relaxed);
                 }
                 other => return other,
             }
@@ -1242,7 +1247,12 @@ impl Channel for ShopifyChannel {
         let size = q
             .page_size
             .unwrap_or(self.config.connection.page_size)
-            .clamp(1, 50);
+            .clamp(1, 50)
+            .min(
+                self.order_page_cap
+                    .load(std::sync::atomic::Ordering::Relaxed)
+                    .max(1),
+            );
         let d = self
             .page_orders(json!({
                 "first": size, "after": after, "query": query,

@@ -57,3 +57,20 @@ async fn smoke() {
     println!("{}", serde_json::to_string_pretty(&r).unwrap());
     let _ = id;
 }
+
+#[tokio::test]
+async fn timing() {
+    use channel_shopify::sandbox::*;
+    let sb = ShopifySandbox::start(SandboxConfig { throttle: ThrottleConfig::PLUS, ..Default::default() }).await.unwrap();
+    for _ in 0..240 { sb.create_order(NewOrder { lines: vec![NewLine::sku("SKU-0001", 2)], ..Default::default() }).unwrap(); }
+    let t = std::time::Instant::now();
+    for _ in 0..5 {
+        let r = sb.execute(documents::ORDERS_PAGE.text, serde_json::json!({"first": 5, "lineItems": 10}));
+        assert!(r.get("errors").is_none(), "{r}");
+    }
+    eprintln!("5 pages in-process: {:?}", t.elapsed());
+    let t = std::time::Instant::now();
+    let d = apollo_compiler::ExecutableDocument::parse_and_validate(schema::bundled(), documents::ORDERS_PAGE.text, "x").unwrap();
+    eprintln!("parse+validate: {:?}", t.elapsed());
+    drop(d);
+}
