@@ -156,12 +156,7 @@ impl Client {
         let (estimate, _learning) = match known {
             Some(e) => (e, None),
             None => {
-                let m = self
-                    .learning
-                    .lock()
-                    .entry(key.clone())
-                    .or_default()
-                    .clone();
+                let m = self.learning.lock().entry(key.clone()).or_default().clone();
                 let g = m.lock_owned().await;
                 match self.estimates.lock().get(&key).copied() {
                     Some(e) => (e, None),

@@ -858,7 +858,7 @@ impl ShopifyChannel {
             "refundLineItems": lines,
         });
         if let Some(s) = r.shipping {
-            input["shipping"] = json!({"shippingRefundAmount": {"amount": s.amount.to_string(), "currencyCode": s.currency.code()}});
+            input["shipping"] = json!({"amount": s.amount.to_string()});
         }
         if let Some(a) = r.amount {
             let parent = ctx["order"]["transactions"].as_array().and_then(|ts| {

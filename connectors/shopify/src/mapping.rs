@@ -337,7 +337,12 @@ pub fn service_level(title: &str) -> ServiceLevel {
     let t = title.to_ascii_lowercase();
     if t.contains("same day") || t.contains("same-day") {
         ServiceLevel::SameDay
-    } else if t.contains("next day") || t.contains("overnight") || t.contains("next-day") {
+    } else if t.contains("next day")
+        || t.contains("overnight")
+        || t.contains("next-day")
+        || t.contains("24h")
+        || t.contains("24 h")
+    {
         ServiceLevel::NextDay
     } else if t.contains("2 day") || t.contains("two day") || t.contains("2-day") {
         ServiceLevel::TwoDay

@@ -8,9 +8,7 @@ use channel_shopify::sandbox::{
     Address, Corruption, Customer, Fault, NewLine, NewOrder, SandboxConfig, ShopifySandbox,
     ThrottleConfig, demo_catalog,
 };
-use channel_shopify::{
-    RefundRequest, ReturnReason, ReturnRequest, ShopifyChannel, ShopifyConfig,
-};
+use channel_shopify::{RefundRequest, ReturnReason, ReturnRequest, ShopifyChannel, ShopifyConfig};
 use channels_core::{
     CancelInitiator, CancelReason, Cancellation, Carrier, Channel, ChannelError, ChannelId,
     ChannelValue, Currency, ItemQuantity, Listing, Money, OrderStatus, PageQuery, PriceUpdate,
@@ -115,7 +113,11 @@ async fn orders_page_by_cursor_and_an_update_mid_paging_is_not_lost() {
             let o = it.ok().expect("all orders map");
             *seen.entry(o.external_id.clone()).or_default() += 1;
             if o.external_id == big.to_string() {
-                assert_eq!(o.lines.len(), 12, "line items beyond the first page fetched");
+                assert_eq!(
+                    o.lines.len(),
+                    12,
+                    "line items beyond the first page fetched"
+                );
             }
         }
         hwm = hwm.max(p.high_water_mark);
@@ -153,7 +155,12 @@ async fn orders_page_by_cursor_and_an_update_mid_paging_is_not_lost() {
         })
         .await
         .unwrap();
-    assert!(again.items.iter().all(|o| o.ok().unwrap().updated_at >= floor));
+    assert!(
+        again
+            .items
+            .iter()
+            .all(|o| o.ok().unwrap().updated_at >= floor)
+    );
     tokio::time::sleep(Duration::from_millis(1100)).await;
     let later = sb.create_order(order_spec(&[("SKU-0004", 1)])).unwrap();
     let next = ch
@@ -164,10 +171,17 @@ async fn orders_page_by_cursor_and_an_update_mid_paging_is_not_lost() {
         })
         .await
         .unwrap();
-    let got: Vec<String> = next.items.iter().map(|o| o.ok().unwrap().external_id.clone()).collect();
+    let got: Vec<String> = next
+        .items
+        .iter()
+        .map(|o| o.ok().unwrap().external_id.clone())
+        .collect();
     assert_eq!(got, vec![later.to_string()]);
     assert_eq!(sb.counters().throttled, 0);
-    assert!(sb.counters().max_cost_exceeded >= 1, "a 10-order page is over the single-query limit and was halved");
+    assert!(
+        sb.counters().max_cost_exceeded >= 1,
+        "a 10-order page is over the single-query limit and was halved"
+    );
 }
 
 #[tokio::test]
@@ -191,7 +205,10 @@ async fn a_malformed_order_comes_back_named_and_its_neighbours_map() {
         } => {
             assert_eq!(external_id.as_deref(), Some(bad_id.to_string().as_str()));
             assert_eq!(error.record, format!("order {bad_id}"));
-            assert_eq!(error.field, "lineItems[0].originalUnitPriceSet.shopMoney.amount");
+            assert_eq!(
+                error.field,
+                "lineItems[0].originalUnitPriceSet.shopMoney.amount"
+            );
         }
         _ => unreachable!(),
     }
@@ -205,9 +222,15 @@ async fn a_malformed_order_comes_back_named_and_its_neighbours_map() {
     let good = p.items.iter().find_map(|i| i.ok()).unwrap();
     assert_eq!(good.currency, Currency::EUR);
     assert_eq!(good.shipping_charge, Some(eur(dec!(4.90))));
-    assert_eq!(good.buyer.email.as_deref(), Some("alice.secret@example.com"));
     assert_eq!(
-        good.shipping_address.as_ref().unwrap().missing_for_shipping(),
+        good.buyer.email.as_deref(),
+        Some("alice.secret@example.com")
+    );
+    assert_eq!(
+        good.shipping_address
+            .as_ref()
+            .unwrap()
+            .missing_for_shipping(),
         Vec::<&str>::new()
     );
     assert_eq!(good.status, OrderStatus::Unshipped);
@@ -228,7 +251,10 @@ async fn stock_cas_a_concurrent_shop_change_is_a_conflict_never_an_overwrite() {
     sb.set_available("SKU-0001", 37);
     let writes_before = sb.counters().write("inventorySetQuantities");
     let out = ch
-        .push_stock(&[stock("SKU-0001", 30, 2, Some(40)), stock("SKU-0002", 12, 7, Some(50))])
+        .push_stock(&[
+            stock("SKU-0001", 30, 2, Some(40)),
+            stock("SKU-0002", 12, 7, Some(50)),
+        ])
         .await
         .unwrap();
     assert_eq!(
@@ -239,13 +265,23 @@ async fn stock_cas_a_concurrent_shop_change_is_a_conflict_never_an_overwrite() {
             current: Some(ChannelValue::Quantity { quantity: 37 }),
         }
     );
-    assert!(out[1].is_applied(), "the other item is re-sent alone: {:?}", out[1]);
+    assert!(
+        out[1].is_applied(),
+        "the other item is re-sent alone: {:?}",
+        out[1]
+    );
     assert_eq!(sb.available("SKU-0001"), Some(37), "never overwritten");
     assert_eq!(sb.available("SKU-0002"), Some(12));
-    assert_eq!(sb.counters().write("inventorySetQuantities"), writes_before + 1);
+    assert_eq!(
+        sb.counters().write("inventorySetQuantities"),
+        writes_before + 1
+    );
 
     // Without an expected value: compare against a fresh read.
-    let out = ch.push_stock(&[stock("SKU-0003", 9, 3, None)]).await.unwrap();
+    let out = ch
+        .push_stock(&[stock("SKU-0003", 9, 3, None)])
+        .await
+        .unwrap();
     assert!(out[0].is_applied());
     assert_eq!(sb.available("SKU-0003"), Some(9));
 
@@ -318,13 +354,18 @@ async fn prices_and_listings_are_upserted_with_seo_metafields_and_collections() 
             },
         }
     );
-    assert!(matches!(&out[1], PushOutcome::Rejected { code: Some(c), .. } if c == "CURRENCY_MISMATCH"));
+    assert!(
+        matches!(&out[1], PushOutcome::Rejected { code: Some(c), .. } if c == "CURRENCY_MISMATCH")
+    );
     assert!(matches!(&out[2], PushOutcome::Rejected { .. }));
     assert_eq!(sb.price("SKU-0001"), Some((dec!(17.50), Some(dec!(25)))));
 
     let mut attributes = BTreeMap::new();
     attributes.insert("shopify_seo_title".into(), json!("Trail shoe | Acme"));
-    attributes.insert("shopify_seo_description".into(), json!("Light and waterproof."));
+    attributes.insert(
+        "shopify_seo_description".into(),
+        json!("Light and waterproof."),
+    );
     attributes.insert(
         "shopify_metafields_json".into(),
         json!(r#"[{"namespace":"custom","key":"material","type":"single_line_text_field","value":"cotton"},{"namespace":"custom","key":"weight_g","value":320}]"#),
@@ -364,14 +405,26 @@ async fn prices_and_listings_are_upserted_with_seo_metafields_and_collections() 
         .iter()
         .map(|m| {
             (
-                format!("{}.{}", m["namespace"].as_str().unwrap(), m["key"].as_str().unwrap()),
+                format!(
+                    "{}.{}",
+                    m["namespace"].as_str().unwrap(),
+                    m["key"].as_str().unwrap()
+                ),
                 m["type"].as_str().unwrap().to_string(),
                 m["value"].as_str().unwrap().to_string(),
             )
         })
         .collect();
-    assert!(mf.contains(&("custom.material".into(), "single_line_text_field".into(), "cotton".into())));
-    assert!(mf.contains(&("custom.weight_g".into(), "number_integer".into(), "320".into())));
+    assert!(mf.contains(&(
+        "custom.material".into(),
+        "single_line_text_field".into(),
+        "cotton".into()
+    )));
+    assert!(mf.contains(&(
+        "custom.weight_g".into(),
+        "number_integer".into(),
+        "320".into()
+    )));
     let handles: Vec<&str> = p["collections"]
         .as_array()
         .unwrap()
@@ -385,7 +438,9 @@ async fn prices_and_listings_are_upserted_with_seo_metafields_and_collections() 
     listing.version = 2;
     listing.title = "Trail shoe II".into();
     listing.price = Some(eur(dec!(79)));
-    listing.attributes.insert("shopify_collections".into(), json!("shoes"));
+    listing
+        .attributes
+        .insert("shopify_collections".into(), json!("shoes"));
     listing.attributes.insert(
         "shopify_metafields_json".into(),
         json!(r#"[{"namespace":"custom","key":"material","type":"single_line_text_field","value":"linen"}]"#),
@@ -395,19 +450,37 @@ async fn prices_and_listings_are_upserted_with_seo_metafields_and_collections() 
     assert_eq!(sb.product_count(), products + 1);
     assert_eq!(p["title"], "Trail shoe II");
     assert_eq!(p["collections"].as_array().unwrap().len(), 1);
-    assert!(p["metafields"].as_array().unwrap().iter().any(|m| m["value"] == "linen"));
+    assert!(
+        p["metafields"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|m| m["value"] == "linen")
+    );
     assert_eq!(sb.price("TRAIL-42"), Some((dec!(79), None)));
 
     // An unknown collection handle is refused before anything is written.
     let writes = sb.counters().total_writes();
     listing.version = 3;
-    listing.attributes.insert("shopify_collections".into(), json!("no-such-thing"));
+    listing
+        .attributes
+        .insert("shopify_collections".into(), json!("no-such-thing"));
     let out = ch.upsert_listing(&listing).await.unwrap();
-    assert!(matches!(&out, PushOutcome::Rejected { code: Some(c), .. } if c == "UNKNOWN_COLLECTION"), "{out:?}");
-    listing.attributes.insert("shopify_collections".into(), json!("shoes"));
-    listing.attributes.insert("shopify_metafields_json".into(), json!("{not json"));
+    assert!(
+        matches!(&out, PushOutcome::Rejected { code: Some(c), .. } if c == "UNKNOWN_COLLECTION"),
+        "{out:?}"
+    );
+    listing
+        .attributes
+        .insert("shopify_collections".into(), json!("shoes"));
+    listing
+        .attributes
+        .insert("shopify_metafields_json".into(), json!("{not json"));
     let out = ch.upsert_listing(&listing).await.unwrap();
-    assert!(matches!(&out, PushOutcome::Rejected { code: Some(c), .. } if c == "INVALID_METAFIELDS"), "{out:?}");
+    assert!(
+        matches!(&out, PushOutcome::Rejected { code: Some(c), .. } if c == "INVALID_METAFIELDS"),
+        "{out:?}"
+    );
     assert_eq!(sb.counters().total_writes(), writes, "no write happened");
 }
 
@@ -467,8 +540,14 @@ async fn fulfillment_with_tracking_happens_exactly_once() {
     assert_eq!(rest.order_status, Some(OrderStatus::Shipped));
     let o = sb.order(id).unwrap();
     assert_eq!(o.fulfillments.len(), 2);
-    assert_eq!(o.fulfillments[0].tracking[0].number.as_deref(), Some("1Z999"));
-    assert_eq!(o.fulfillments[0].tracking[0].company.as_deref(), Some("UPS"));
+    assert_eq!(
+        o.fulfillments[0].tracking[0].number.as_deref(),
+        Some("1Z999")
+    );
+    assert_eq!(
+        o.fulfillments[0].tracking[0].company.as_deref(),
+        Some("UPS")
+    );
     assert_eq!(sb.counters().write("fulfillmentCreate"), 2);
     // Nothing left: refused, not sent.
     let err = ch
@@ -515,12 +594,21 @@ async fn cancellation_is_whole_order_and_idempotent() {
     ));
     // A fulfilled order: Shopify's user error comes back as Rejected.
     let shipped = sb.create_order(order_spec(&[("SKU-0007", 1)])).unwrap();
-    ch.confirm_shipment(&shipment(shipped, "T-1", vec![])).await.unwrap();
+    ch.confirm_shipment(&shipment(shipped, "T-1", vec![]))
+        .await
+        .unwrap();
     let mut c2 = c.clone();
     c2.order_external_id = shipped.to_string();
-    assert!(matches!(ch.cancel_order(&c2).await, Err(ChannelError::Rejected { .. })));
     assert!(matches!(
-        ch.cancel_order(&Cancellation { order_external_id: "999999".into(), ..c }).await,
+        ch.cancel_order(&c2).await,
+        Err(ChannelError::Rejected { .. })
+    ));
+    assert!(matches!(
+        ch.cancel_order(&Cancellation {
+            order_external_id: "999999".into(),
+            ..c
+        })
+        .await,
         Err(ChannelError::NotFound { .. })
     ));
 }
@@ -533,7 +621,9 @@ async fn refunds_and_returns_are_created_once_and_returns_are_pulled() {
         .create_order(order_spec(&[("SKU-0008", 2), ("SKU-0009", 1)]))
         .unwrap();
     let line = sb.order(id).unwrap().lines[0].id.to_string();
-    ch.confirm_shipment(&shipment(id, "R-1", vec![])).await.unwrap();
+    ch.confirm_shipment(&shipment(id, "R-1", vec![]))
+        .await
+        .unwrap();
     let req = ReturnRequest {
         order_external_id: id.to_string(),
         lines: vec![(
@@ -584,7 +674,10 @@ async fn refunds_and_returns_are_created_once_and_returns_are_pulled() {
         lines: vec![],
         ..refund.clone()
     };
-    assert!(matches!(ch.refund(&too_much).await, Err(ChannelError::Rejected { .. })));
+    assert!(matches!(
+        ch.refund(&too_much).await,
+        Err(ChannelError::Rejected { .. })
+    ));
     assert_eq!(sb.counters().write("refundCreate"), 1);
 
     let p = ch.pull_returns(&PageQuery::default()).await.unwrap();
@@ -592,10 +685,19 @@ async fn refunds_and_returns_are_created_once_and_returns_are_pulled() {
     let ret = p.items[0].ok().unwrap();
     assert_eq!(ret.external_id, ack.external_id);
     assert_eq!(ret.order_external_id, id.to_string());
-    assert_eq!(ret.lines[0].external_line_id.as_deref(), Some(line.as_str()));
+    assert_eq!(
+        ret.lines[0].external_line_id.as_deref(),
+        Some(line.as_str())
+    );
     assert_eq!(ret.lines[0].sku.as_deref(), Some("SKU-0008"));
     assert_eq!(ret.lines[0].quantity, dec!(1));
-    assert!(ret.lines[0].reason.as_deref().unwrap().starts_with("DEFECTIVE"));
+    assert!(
+        ret.lines[0]
+            .reason
+            .as_deref()
+            .unwrap()
+            .starts_with("DEFECTIVE")
+    );
 }
 
 #[tokio::test]
@@ -630,22 +732,61 @@ async fn payouts_and_balance_transactions_become_balanced_settlements() {
     assert_eq!(p.items.len(), 1);
     let s = p.items[0].ok().unwrap();
     assert_eq!(s.external_id, payout.to_string());
-    assert!(s.is_balanced(), "lines add up to the payout: {:?}", s.lines_total());
+    assert!(
+        s.is_balanced(),
+        "lines add up to the payout: {:?}",
+        s.lines_total()
+    );
     assert_eq!(s.currency, Currency::EUR);
     assert!(s.payout_date.is_some());
     let kinds: Vec<&SettlementLineKind> = s.lines.iter().map(|l| &l.kind).collect();
-    assert_eq!(kinds.iter().filter(|k| ***k == SettlementLineKind::Sale).count(), 2);
-    assert_eq!(kinds.iter().filter(|k| ***k == SettlementLineKind::Refund).count(), 1);
-    assert_eq!(kinds.iter().filter(|k| ***k == SettlementLineKind::Adjustment).count(), 1);
-    assert_eq!(kinds.iter().filter(|k| matches!(k, SettlementLineKind::Fee { .. })).count(), 2);
+    assert_eq!(
+        kinds
+            .iter()
+            .filter(|k| ***k == SettlementLineKind::Sale)
+            .count(),
+        2
+    );
+    assert_eq!(
+        kinds
+            .iter()
+            .filter(|k| ***k == SettlementLineKind::Refund)
+            .count(),
+        1
+    );
+    assert_eq!(
+        kinds
+            .iter()
+            .filter(|k| ***k == SettlementLineKind::Adjustment)
+            .count(),
+        1
+    );
+    assert_eq!(
+        kinds
+            .iter()
+            .filter(|k| matches!(k, SettlementLineKind::Fee { .. }))
+            .count(),
+        2
+    );
     let sale_a = s
         .lines
         .iter()
-        .find(|l| l.order_external_id.as_deref() == Some(a.to_string().as_str()) && l.kind == SettlementLineKind::Sale)
+        .find(|l| {
+            l.order_external_id.as_deref() == Some(a.to_string().as_str())
+                && l.kind == SettlementLineKind::Sale
+        })
         .unwrap();
     assert_eq!(sale_a.amount.amount, sb.order(a).unwrap().total());
-    let ids: BTreeSet<&str> = s.lines.iter().map(|l| l.external_line_id.as_str()).collect();
-    assert_eq!(ids.len(), s.lines.len(), "line ids are unique (never count a fee twice)");
+    let ids: BTreeSet<&str> = s
+        .lines
+        .iter()
+        .map(|l| l.external_line_id.as_str())
+        .collect();
+    assert_eq!(
+        ids.len(),
+        s.lines.len(),
+        "line ids are unique (never count a fee twice)"
+    );
 }
 
 #[tokio::test]
@@ -659,7 +800,8 @@ async fn a_burst_of_concurrent_calls_never_exceeds_the_shops_rate() {
     })
     .await;
     for i in 0..6 {
-        sb.create_order(order_spec(&[(&format!("SKU-{:04}", i + 1), 1)])).unwrap();
+        sb.create_order(order_spec(&[(&format!("SKU-{:04}", i + 1), 1)]))
+            .unwrap();
     }
     let ch = Arc::new(channel(&sb));
     let mut tasks = Vec::new();
@@ -668,11 +810,19 @@ async fn a_burst_of_concurrent_calls_never_exceeds_the_shops_rate() {
         tasks.push(tokio::spawn(async move {
             match i % 6 {
                 0 => ch
-                    .pull_orders(&PageQuery { page_size: Some(5), ..PageQuery::default() })
+                    .pull_orders(&PageQuery {
+                        page_size: Some(5),
+                        ..PageQuery::default()
+                    })
                     .await
                     .map(|p| p.items.len()),
                 1 | 2 => ch
-                    .push_stock(&[stock(&format!("SKU-{:04}", i % 12 + 1), (i % 40) as u32, i, None)])
+                    .push_stock(&[stock(
+                        &format!("SKU-{:04}", i % 12 + 1),
+                        (i % 40) as u32,
+                        i,
+                        None,
+                    )])
                     .await
                     .map(|o| usize::from(o[0].is_applied())),
                 3 => ch
@@ -696,10 +846,15 @@ async fn a_burst_of_concurrent_calls_never_exceeds_the_shops_rate() {
         }));
     }
     for t in tasks {
-        t.await.unwrap().expect("every call succeeds without being throttled");
+        t.await
+            .unwrap()
+            .expect("every call succeeds without being throttled");
     }
     let c = sb.counters();
-    assert_eq!(c.throttled, 0, "the connector exceeded the shop's rate: {c:?}");
+    assert_eq!(
+        c.throttled, 0,
+        "the connector exceeded the shop's rate: {c:?}"
+    );
     assert!(c.requests >= 36);
 
     // The same sandbox does throttle a client that ignores the bucket (the test can fail).
@@ -758,7 +913,11 @@ async fn a_throttled_write_was_not_executed_and_is_sent_again_once() {
         .unwrap();
     assert!(out[0].is_applied(), "{out:?}");
     assert_eq!(sb.available("SKU-0001"), Some(11));
-    assert_eq!(sb.counters().write("inventorySetQuantities"), 1, "applied exactly once");
+    assert_eq!(
+        sb.counters().write("inventorySetQuantities"),
+        1,
+        "applied exactly once"
+    );
 }
 
 #[tokio::test]
@@ -766,7 +925,10 @@ async fn a_revoked_token_is_an_auth_error_and_nothing_is_written() {
     let sb = shop(ThrottleConfig::STANDARD).await;
     let ch = channel(&sb);
     sb.rotate_token("shpat_new");
-    let e = ch.push_stock(&[stock("SKU-0001", 1, 1, Some(50))]).await.unwrap_err();
+    let e = ch
+        .push_stock(&[stock("SKU-0001", 1, 1, Some(50))])
+        .await
+        .unwrap_err();
     assert!(matches!(e, ChannelError::Auth { .. }), "{e:?}");
     assert!(!format!("{e}").contains(&sb.access_token()));
     assert_eq!(sb.counters().total_writes(), 0);
@@ -793,7 +955,9 @@ async fn forged_replayed_stale_foreign_or_oversized_webhooks_are_rejected_and_lo
     let sb = shop(ThrottleConfig::STANDARD).await;
     let ch = channel_with(&sb, |c| c.connection.webhook_max_body = 64 * 1024);
     let id = sb.create_order(order_spec(&[("SKU-0001", 1)])).unwrap();
-    let genuine = sb.last_webhook("orders/create").expect("orders/create emitted");
+    let genuine = sb
+        .last_webhook("orders/create")
+        .expect("orders/create emitted");
     let body_text = String::from_utf8(genuine.body.clone()).unwrap();
     let token = serde_json::from_slice::<serde_json::Value>(&genuine.body).unwrap()["token"]
         .as_str()
@@ -812,37 +976,76 @@ async fn forged_replayed_stale_foreign_or_oversized_webhooks_are_rejected_and_lo
     let results = tracing::subscriber::with_default(subscriber, || {
         let mut r = Vec::new();
         // Genuine: accepted, parsed into a trigger.
-        r.push(("genuine", ch.verify_webhook(&genuine.header_map(), &genuine.body)));
-        let ev = ch.parse_webhook(&genuine.header_map(), &genuine.body).unwrap();
-        assert_eq!(ev[0].kind, WebhookEventKind::OrderChanged { external_id: id.to_string() });
-        assert_eq!(ev[0].event_id, genuine.header("x-shopify-webhook-id").unwrap());
+        r.push((
+            "genuine",
+            ch.verify_webhook(&genuine.header_map(), &genuine.body),
+        ));
+        let ev = ch
+            .parse_webhook(&genuine.header_map(), &genuine.body)
+            .unwrap();
+        assert_eq!(
+            ev[0].kind,
+            WebhookEventKind::OrderChanged {
+                external_id: id.to_string()
+            }
+        );
+        assert_eq!(
+            ev[0].event_id,
+            genuine.header("x-shopify-webhook-id").unwrap()
+        );
         // Replayed: the same delivery again.
-        r.push(("replayed", ch.verify_webhook(&genuine.header_map(), &genuine.body)));
+        r.push((
+            "replayed",
+            ch.verify_webhook(&genuine.header_map(), &genuine.body),
+        ));
         // Forged: body changed, signature kept.
         let mut forged = genuine.clone();
-        forged.body = body_text.replace("\"total_price\":\"", "\"total_price\":\"1").into_bytes();
+        forged.body = body_text
+            .replace("\"total_price\":\"", "\"total_price\":\"1")
+            .into_bytes();
         forged.set_header("x-shopify-webhook-id", "forged-1");
-        r.push(("forged", ch.verify_webhook(&forged.header_map(), &forged.body)));
+        r.push((
+            "forged",
+            ch.verify_webhook(&forged.header_map(), &forged.body),
+        ));
         // Signed with another secret.
         let mut other = sb.webhook_request("orders/create", json!({"id": 1}));
-        other.set_header("x-shopify-hmac-sha256", channel_shopify::sandbox::delivery::sign("guess", &other.body));
-        r.push(("wrong secret", ch.verify_webhook(&other.header_map(), &other.body)));
+        other.set_header(
+            "x-shopify-hmac-sha256",
+            channel_shopify::sandbox::delivery::sign("guess", &other.body),
+        );
+        r.push((
+            "wrong secret",
+            ch.verify_webhook(&other.header_map(), &other.body),
+        ));
         // Stale: triggered an hour ago.
         let mut stale = sb.webhook_request("orders/updated", json!({"id": id}));
-        stale.set_header("x-shopify-triggered-at", (jiff::Timestamp::now() - jiff::SignedDuration::from_hours(1)).to_string());
+        stale.set_header(
+            "x-shopify-triggered-at",
+            (jiff::Timestamp::now() - jiff::SignedDuration::from_hours(1)).to_string(),
+        );
         r.push(("stale", ch.verify_webhook(&stale.header_map(), &stale.body)));
         // Another shop that installed the same app (same secret, valid signature).
         let mut foreign = sb.webhook_request("orders/updated", json!({"id": id}));
         foreign.set_header("x-shopify-shop-domain", "someone-else.myshopify.com");
-        r.push(("foreign shop", ch.verify_webhook(&foreign.header_map(), &foreign.body)));
+        r.push((
+            "foreign shop",
+            ch.verify_webhook(&foreign.header_map(), &foreign.body),
+        ));
         // Oversized.
-        let big = json!({"id": id, "note": "x".repeat(70 * 1024), "email": "alice.secret@example.com"});
+        let big =
+            json!({"id": id, "note": "x".repeat(70 * 1024), "email": "alice.secret@example.com"});
         let big = sb.webhook_request("orders/updated", big);
         r.push(("oversized", ch.verify_webhook(&big.header_map(), &big.body)));
         // No signature at all.
         let mut unsigned = sb.webhook_request("orders/updated", json!({"id": id}));
-        unsigned.headers.retain(|(k, _)| k != "x-shopify-hmac-sha256");
-        r.push(("unsigned", ch.verify_webhook(&unsigned.header_map(), &unsigned.body)));
+        unsigned
+            .headers
+            .retain(|(k, _)| k != "x-shopify-hmac-sha256");
+        r.push((
+            "unsigned",
+            ch.verify_webhook(&unsigned.header_map(), &unsigned.body),
+        ));
         r
     });
     assert_eq!(results[0].1, Ok(()));
@@ -899,7 +1102,10 @@ async fn webhooks_delivered_by_the_shop_trigger_work() {
         }),
     );
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let url = format!("http://{}/webhooks/shopify-eu", listener.local_addr().unwrap());
+    let url = format!(
+        "http://{}/webhooks/shopify-eu",
+        listener.local_addr().unwrap()
+    );
     tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
     sb.set_webhook_url(Some(url));
     // The connector resolves SKU-0001 first, so inventory webhooks name it.
@@ -919,9 +1125,15 @@ async fn webhooks_delivered_by_the_shop_trigger_work() {
     loop {
         let kinds: Vec<WebhookEventKind> = got.lock().iter().map(|e| e.kind.clone()).collect();
         let want = [
-            WebhookEventKind::OrderChanged { external_id: id.to_string() },
-            WebhookEventKind::OrderCancelled { external_id: id.to_string() },
-            WebhookEventKind::InventoryChanged { sku: "SKU-0001".into() },
+            WebhookEventKind::OrderChanged {
+                external_id: id.to_string(),
+            },
+            WebhookEventKind::OrderCancelled {
+                external_id: id.to_string(),
+            },
+            WebhookEventKind::InventoryChanged {
+                sku: "SKU-0001".into(),
+            },
             WebhookEventKind::Uninstalled,
         ];
         if want.iter().all(|w| kinds.contains(w)) {
@@ -930,5 +1142,9 @@ async fn webhooks_delivered_by_the_shop_trigger_work() {
         assert!(tokio::time::Instant::now() < deadline, "got {kinds:?}");
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
-    assert!(sb.deliveries().iter().all(|d| d.status == Some(200)), "{:?}", sb.deliveries());
+    assert!(
+        sb.deliveries().iter().all(|d| d.status == Some(200)),
+        "{:?}",
+        sb.deliveries()
+    );
 }

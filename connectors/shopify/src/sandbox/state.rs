@@ -2290,10 +2290,7 @@ impl State {
                 if s.get("fullRefund").and_then(Value::as_bool) == Some(true) {
                     o.shipping_total()
                 } else {
-                    s.get("shippingRefundAmount")
-                        .and_then(|m| m.get("amount"))
-                        .and_then(parse_money)
-                        .unwrap_or_default()
+                    s.get("amount").and_then(parse_money).unwrap_or_default()
                 }
             })
             .unwrap_or_default();
