@@ -458,6 +458,14 @@ impl ShopifySandbox {
         (s.maximum_available, s.currently_available, s.restore_rate)
     }
 
+    /// Take `points` from the bucket as another consumer of the same app and shop would (a
+    /// second process with the same token): the connector cannot know, and meets THROTTLED.
+    pub fn consume_points(&self, points: f64) {
+        let mut b = self.app.bucket.lock();
+        let available = b.status().currently_available;
+        let _ = b.take(points.min(available));
+    }
+
     /// Inject `fault` into the next `times` requests with this operation name (`"*"`: any).
     pub fn inject_fault(&self, operation: &str, fault: Fault, times: u32) {
         self.app.faults.lock().push(operation, fault, times);
