@@ -180,8 +180,15 @@ impl Client {
             f.1.remove(&seq);
             f.1.range(seq + 1..).map(|(_, c)| *c).sum()
         };
-        let (status, body) = sent?;
+        let (status, body) = match sent {
+            Ok(x) => x,
+            Err(e) => {
+                self.give_back(estimate);
+                return Err(e);
+            }
+        };
         if !status.is_success() {
+            self.give_back(estimate);
             return Err(self.http_error(kind, doc, status, &body));
         }
         let v: Value = serde_json::from_slice(&body).map_err(|e| {
@@ -208,6 +215,9 @@ impl Client {
             });
             self.calibrated.store(true, Ordering::Release);
         }
+        if cost.is_none() {
+            self.give_back(estimate);
+        }
         if let Some(errors) = v.get("errors").and_then(Value::as_array)
             && !errors.is_empty()
         {
@@ -221,6 +231,22 @@ impl Client {
                 "missing",
             ))),
         }
+    }
+
+    /// The shop did not say what a failed request cost (a proxy error, a lost connection):
+    /// return the reservation rather than leak it. If the shop did charge it, the next
+    /// response's `currentlyAvailable` lowers the bucket again.
+    fn give_back(&self, reserved: f64) {
+        self.bucket.observe(&QueryCost {
+            requested_query_cost: reserved,
+            actual_query_cost: Some(0.0),
+            // Zero limits and an infinite availability: only the refund applies.
+            throttle_status: ThrottleStatus {
+                maximum_available: 0.0,
+                currently_available: f64::INFINITY,
+                restore_rate: 0.0,
+            },
+        });
     }
 
     async fn send(

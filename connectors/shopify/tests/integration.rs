@@ -1143,3 +1143,133 @@ async fn webhooks_delivered_by_the_shop_trigger_work() {
         sb.deliveries()
     );
 }
+
+#[tokio::test]
+async fn faults_are_classified_reads_retried_ambiguous_writes_reported_unknown() {
+    let sb = shop(ThrottleConfig::STANDARD).await;
+    let ch = channel(&sb);
+    // A read through two 503s and an INTERNAL_SERVER_ERROR: retried, then it works.
+    sb.inject_fault("VariantsBySku", Fault::Status { status: 503 }, 2);
+    sb.inject_fault("VariantsBySku", Fault::InternalError, 1);
+    assert_eq!(
+        ch.read_stock(&["SKU-0001".into()]).await.unwrap()[0].quantity,
+        50
+    );
+    // A write whose answer is lost after it was applied: Unknown (read back before resending),
+    // never retried blindly.
+    sb.inject_fault("SetAvailable", Fault::ApplyThen502, 1);
+    let out = ch
+        .push_stock(&[stock("SKU-0001", 44, 1, Some(50))])
+        .await
+        .unwrap();
+    assert!(matches!(out[0], PushOutcome::Unknown { .. }), "{out:?}");
+    assert_eq!(
+        sb.counters().mutation("inventorySetQuantities"),
+        1,
+        "sent once"
+    );
+    assert_eq!(
+        sb.available("SKU-0001"),
+        Some(44),
+        "it was applied: the daemon reads back"
+    );
+    // A GraphQL internal error on a write is ambiguous too.
+    sb.inject_fault("SetAvailable", Fault::InternalError, 1);
+    let out = ch
+        .push_stock(&[stock("SKU-0001", 40, 2, Some(44))])
+        .await
+        .unwrap();
+    assert!(matches!(out[0], PushOutcome::Unknown { .. }), "{out:?}");
+    // A 503 on a write says it was not processed: Rejected{retryable}, not sent again here.
+    sb.inject_fault("SetAvailable", Fault::Status { status: 503 }, 1);
+    let out = ch
+        .push_stock(&[stock("SKU-0001", 40, 3, Some(44))])
+        .await
+        .unwrap();
+    assert!(
+        matches!(
+            out[0],
+            PushOutcome::Rejected {
+                retryable: true,
+                ..
+            }
+        ),
+        "{out:?}"
+    );
+    assert_eq!(sb.available("SKU-0001"), Some(44));
+}
+
+#[tokio::test]
+async fn the_http_control_api_drives_the_shop() {
+    let sb = shop(ThrottleConfig::STANDARD).await;
+    let http = reqwest::Client::new();
+    let r = http
+        .post(format!("{}/_sandbox/orders", sb.url()))
+        .json(&json!({"lines": [{"sku": "SKU-0002", "quantity": 2, "price": null, "discount": null, "tax_rate": null, "title": null}]}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 201);
+    let id = r.json::<serde_json::Value>().await.unwrap()["id"]
+        .as_u64()
+        .unwrap();
+    assert_eq!(sb.order(id).unwrap().lines[0].quantity, 2);
+    let r = http
+        .post(format!("{}/_sandbox/inventory", sb.url()))
+        .json(&json!({"sku": "SKU-0002", "available": 5}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    assert_eq!(sb.available("SKU-0002"), Some(5));
+    let r = http
+        .post(format!("{}/_sandbox/payouts", sb.url()))
+        .json(&json!({}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 201);
+    let c: serde_json::Value = http
+        .get(format!("{}/_sandbox/counters", sb.url()))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(c["throttled"], 0);
+    // The GraphQL endpoint refuses what is not in the schema, and other API versions.
+    let bad = http
+        .post(sb.graphql_url())
+        .header("X-Shopify-Access-Token", sb.access_token())
+        .json(&json!({"query": "{ shop { name doesNotExist } }"}))
+        .send()
+        .await
+        .unwrap()
+        .json::<serde_json::Value>()
+        .await
+        .unwrap();
+    assert!(
+        bad["errors"][0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("doesNotExist"),
+        "{bad}"
+    );
+    assert_eq!(sb.counters().invalid_documents, 1);
+    let other = http
+        .post(format!("{}/admin/api/2024-04/graphql.json", sb.url()))
+        .header("X-Shopify-Access-Token", sb.access_token())
+        .json(&json!({"query": "{ shop { name } }"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(other.status(), 404);
+    let anon = http
+        .post(sb.graphql_url())
+        .json(&json!({"query": "{ shop { name } }"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(anon.status(), 401);
+}
