@@ -64,13 +64,6 @@ pub struct Client {
     retry: RetryPolicy,
 }
 
-/// What happened to one request, for tests and metrics.
-#[derive(Clone, Copy, Debug, Default, PartialEq)]
-pub struct ClientStats {
-    pub requests: u64,
-    pub throttled: u64,
-}
-
 impl Client {
     pub fn new(channel: &ChannelId, config: &ShopifyConfig) -> Result<Self, ChannelError> {
         let c = &config.connection;
