@@ -286,3 +286,48 @@ async fn a_stock_change_in_odoo_reaches_shopify_and_amazon() {
     );
     w.assert_within_rate_limits();
 }
+
+/// Shopify's webhooks into the daemon's sink: a genuine delivery is accepted; the same
+/// delivery again (Shopify retries when it missed the answer) is answered 200 without being
+/// acted on twice, so Shopify does not keep retrying and drop the subscription; a forged one
+/// is refused as unauthorised.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn shopify_webhooks_genuine_duplicate_and_forged() {
+    use odoo_channels::server::{WebhookError, WebhookRequest, WebhookSink};
+    use odoo_channels::sync::webhooks::ChannelWebhooks;
+
+    let w = world().await;
+    let cell = Arc::new(tokio::sync::OnceCell::new());
+    cell.set(w.engine.clone()).ok().unwrap();
+    let sink = ChannelWebhooks::new(cell);
+    w.shop
+        .create_order(ShopOrder {
+            lines: vec![ShopLine::sku(&sku(2), 1)],
+            ..Default::default()
+        })
+        .unwrap();
+    let genuine = w.shop.last_webhook("orders/create").unwrap();
+    let request = |body: Vec<u8>| WebhookRequest {
+        channel: "shopify".into(),
+        headers: genuine.header_map(),
+        query: None,
+        body: body.into(),
+    };
+    let first = sink.deliver(request(genuine.body.clone())).await.unwrap();
+    assert!(first.status.is_success());
+    let again = sink.deliver(request(genuine.body.clone())).await.unwrap();
+    assert!(
+        again.status.is_success(),
+        "a duplicate must be answered 2xx"
+    );
+
+    let mut forged = genuine.body.clone();
+    forged.extend_from_slice(b" ");
+    let mut req = request(forged);
+    req.headers
+        .insert("x-shopify-webhook-id", "another-delivery".parse().unwrap());
+    match sink.deliver(req).await {
+        Err(WebhookError::Unauthorized(_)) => {}
+        other => panic!("a forged webhook was not refused: {other:?}"),
+    }
+}

@@ -106,13 +106,22 @@ mod tests {
         let waiting = s.in_flight(&h.ch, PushKind::Stock).await.unwrap();
         assert_eq!(waiting.len(), 1);
         assert_eq!(
-            (waiting[0].sku.as_str(), waiting[0].version, waiting[0].handle.as_str()),
+            (
+                waiting[0].sku.as_str(),
+                waiting[0].version,
+                waiting[0].handle.as_str()
+            ),
             ("A", 1, "feed-1/A/1")
         );
 
         // Settled: version 1 is acknowledged and version 2 goes next.
         s.mark_sent(&[waiting[0].id]).await.unwrap();
-        assert!(s.in_flight(&h.ch, PushKind::Stock).await.unwrap().is_empty());
+        assert!(
+            s.in_flight(&h.ch, PushKind::Stock)
+                .await
+                .unwrap()
+                .is_empty()
+        );
         let next = s
             .claim_batch(&h.ch, PushKind::Stock, 10, h.now())
             .await
