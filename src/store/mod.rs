@@ -44,8 +44,8 @@ use sqlx::{PgPool, Postgres, Sqlite, SqlitePool, Transaction};
 
 pub use crate::config::StoreBackend;
 pub use outbox::{
-    ClaimedItem, EnqueueOutcome, FailOutcome, IgnoredReason, MarkSent, OutboxCounts, OutboxRow,
-    OutboxState,
+    ClaimedItem, EnqueueItem, EnqueueOutcome, FailOutcome, IgnoredReason, MarkSent, OutboxCounts,
+    OutboxRow, OutboxState,
 };
 
 static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
