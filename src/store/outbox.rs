@@ -727,6 +727,34 @@ impl Store {
         rows.into_iter().map(ack_from_row).collect()
     }
 
+    /// The newest unsent value per SKU of `(channel, kind)` (pending, in flight or failed for
+    /// good): with the acks, what the channel holds or will hold.
+    pub async fn queued_values(
+        &self,
+        channel: &str,
+        kind: PushKind,
+    ) -> Result<Vec<(String, Decimal)>> {
+        let rows: Vec<(String, String, i64)> = on_pool!(self, p => {
+            sqlx::query_as(
+                "SELECT sku, value, version FROM outbox WHERE channel = $1 AND kind = $2 \
+                 AND state IN ('pending', 'sending', 'failed') ORDER BY sku, version",
+            )
+            .bind(channel)
+            .bind(kind.as_str())
+            .fetch_all(p)
+            .await?
+        });
+        let mut out: Vec<(String, Decimal)> = Vec::with_capacity(rows.len());
+        for (sku, value, _) in rows {
+            let v = parse_decimal("outbox.value", &value)?;
+            match out.last_mut() {
+                Some(last) if last.0 == sku => last.1 = v,
+                _ => out.push((sku, v)),
+            }
+        }
+        Ok(out)
+    }
+
     /// Outbox rows of a channel (every state), by id.
     pub async fn outbox_rows(&self, channel: &str) -> Result<Vec<OutboxRow>> {
         type Row = (
