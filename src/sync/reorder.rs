@@ -175,6 +175,11 @@ impl Reorder {
         Ok(Reorder { points, state })
     }
 
+    /// Products that have reordering rules.
+    pub fn products(&self) -> impl Iterator<Item = i64> + '_ {
+        self.points.keys().copied()
+    }
+
     pub fn orderpoints(&self, product: i64) -> Option<&[Orderpoint]> {
         self.points.get(&product).map(Vec::as_slice)
     }

@@ -141,6 +141,7 @@ struct JobState {
     velocity: Vec<HashMap<i64, u32>>,
     velocity_at: Option<Instant>,
     reorder: Option<Reorder>,
+    reorder_at: Option<Instant>,
     transfers: Transfers,
 }
 
@@ -288,6 +289,7 @@ impl StockJob {
                 velocity: Vec::new(),
                 velocity_at: None,
                 reorder: None,
+                reorder_at: None,
                 transfers: Transfers::default(),
             }),
         })
@@ -420,15 +422,6 @@ impl StockJob {
             if let Err(e) = store.prune_sent(Timestamp::now() - PRUNE_SENT_AFTER).await {
                 tracing::warn!(error = %e, "pruning sent outbox rows failed");
             }
-            if self.inventory.reorder_enabled {
-                let slot_of = self
-                    .warehouses
-                    .iter()
-                    .filter(|w| self.serving & (1 << w.slot) != 0)
-                    .map(|w| (w.id, w.slot))
-                    .collect();
-                st.reorder = Some(Reorder::load(odoo, store, &slot_of).await?);
-            }
         } else {
             let mut to_read: Vec<i64> = Vec::new();
             if st.catalog.as_ref().is_none_or(|c| !Arc::ptr_eq(c, catalog)) {
@@ -457,6 +450,39 @@ impl StockJob {
             odoo_calls: odoo.call_count() - read_calls,
             elapsed: read_started.elapsed(),
         });
+
+        // Reordering rules: on full reads and every VELOCITY_REFRESH (rules a person adds in
+        // Odoo are picked up within minutes).
+        if self.inventory.reorder_enabled
+            && (full || st.reorder_at.is_none_or(|t| t.elapsed() >= VELOCITY_REFRESH))
+        {
+            let slot_of = self
+                .warehouses
+                .iter()
+                .filter(|w| self.serving & (1 << w.slot) != 0)
+                .map(|w| (w.id, w.slot))
+                .collect();
+            match Reorder::load(odoo, store, &slot_of).await {
+                Ok(r) => {
+                    if !full {
+                        // New rules: their products are checked now.
+                        for id in r.products() {
+                            if st.reorder.as_ref().is_none_or(|o| o.point(id) != r.point(id))
+                                && let Some(p) = st.view.position(id)
+                            {
+                                dirty[p] = true;
+                            }
+                        }
+                    }
+                    st.reorder = Some(r);
+                    st.reorder_at = Some(Instant::now());
+                }
+                Err(e) => {
+                    tracing::warn!(error = %e, "reading reordering rules failed; keeping the previous ones");
+                    report.warnings.push(format!("reordering rules: {e}"));
+                }
+            }
+        }
 
         // What only the daemon knows: orders Odoo has not reserved, and recent sales.
         let pending = stock_view::pending_units(odoo, store, &self.channel_ids, catalog).await?;
@@ -804,6 +830,7 @@ impl StockJob {
             velocity,
             velocity_at: None,
             reorder: None,
+            reorder_at: None,
             transfers: Transfers::default(),
         };
         let mut work = self.work();
