@@ -454,7 +454,10 @@ impl StockJob {
         // Reordering rules: on full reads and every VELOCITY_REFRESH (rules a person adds in
         // Odoo are picked up within minutes).
         if self.inventory.reorder_enabled
-            && (full || st.reorder_at.is_none_or(|t| t.elapsed() >= VELOCITY_REFRESH))
+            && (full
+                || st
+                    .reorder_at
+                    .is_none_or(|t| t.elapsed() >= VELOCITY_REFRESH))
         {
             let slot_of = self
                 .warehouses
@@ -467,7 +470,10 @@ impl StockJob {
                     if !full {
                         // New rules: their products are checked now.
                         for id in r.products() {
-                            if st.reorder.as_ref().is_none_or(|o| o.point(id) != r.point(id))
+                            if st
+                                .reorder
+                                .as_ref()
+                                .is_none_or(|o| o.point(id) != r.point(id))
                                 && let Some(p) = st.view.position(id)
                             {
                                 dirty[p] = true;
