@@ -92,6 +92,21 @@ async fn world() {
             .set_stock(c.first_product_id, c.stock_location_ids[0], 500.0)
             .expect("a stock change");
     }
+    if daemon_listen.is_some() {
+        // The catalogue seed leaves random reservations without moves behind them; a sale
+        // routed to such a warehouse would reserve nothing and move no offer. Clear them.
+        let h = emb.odoo.handle();
+        let quants = h
+            .search_read("stock.quant", serde_json::json!([]), &["id"])
+            .expect("quants");
+        let ids: Vec<i64> = quants.iter().filter_map(|q| q["id"].as_i64()).collect();
+        h.write(
+            "stock.quant",
+            &ids,
+            serde_json::json!({"reserved_quantity": 0.0}),
+        )
+        .expect("clear reservations");
+    }
     let config = emb.config_toml("@STORE@");
     println!("CONFIG {}", serde_json::to_string(&config).unwrap());
     std::io::stdout().flush().unwrap();
@@ -119,10 +134,29 @@ async fn latency_samples(emb: &Embedded, n: usize) {
     let m2 = emb.market_of("market2").unwrap();
     let m3 = emb.market_of("market3").unwrap();
     let shop = emb.market_of("shop").unwrap();
+    // SKUs with free stock in the warehouse the order goes to (WH): a sale Odoo cannot
+    // reserve there (a backorder) is not subtracted today; see the README.
+    let info = emb.odoo.catalog().expect("catalogue seed");
+    let in_wh: std::collections::HashSet<String> = emb
+        .odoo
+        .handle()
+        .search_read(
+            "stock.quant",
+            serde_json::json!([
+                ["location_id", "=", info.stock_location_ids[0]],
+                ["quantity", ">=", 5]
+            ]),
+            &["product_id"],
+        )
+        .expect("quants")
+        .iter()
+        .filter_map(|q| q["product_id"][0].as_i64())
+        .map(|p| format!("SKU-{:06}", p - info.first_product_id + 1))
+        .collect();
     let candidates: Vec<(String, i64)> = m3
         .quantities()
         .into_iter()
-        .filter(|(_, q)| *q >= 20)
+        .filter(|(sku, q)| *q >= 20 && in_wh.contains(sku))
         .collect();
     assert!(candidates.len() >= n, "not enough SKUs with stock");
     let step = candidates.len() / n;

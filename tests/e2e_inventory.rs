@@ -674,3 +674,40 @@ qty = 7
         .unwrap();
     assert_eq!(out.status.code(), Some(2));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_reordering_rule_added_later_is_picked_up_and_fires_once() {
+    let w = world(5, 1, "[inventory]\nreorder_enabled = true\n", |t| t).await;
+    let p = w.product(4);
+    w.set(4, 0, 12.0);
+    w.set(4, 1, 0.0);
+    let r = w.cycle().await;
+    assert!(r.recompute.unwrap().reorders.is_empty());
+    // A person adds a rule in Odoo for a product already below it; nothing about its stock
+    // changes, so only re-reading the rules can notice.
+    let wh = w.emb.odoo.catalog().unwrap().warehouse_ids[0];
+    h(&w)
+        .create(
+            "stock.warehouse.orderpoint",
+            json!({"product_id": p, "warehouse_id": wh, "location_id": w.loc(0),
+                   "product_min_qty": 20, "product_max_qty": 60, "trigger": "manual"}),
+        )
+        .unwrap();
+    let replenish = || {
+        w.emb
+            .odoo
+            .stats()
+            .count("stock.warehouse.orderpoint", "action_replenish")
+    };
+    w.engine.stock_job().request_full_reconcile();
+    let r = w.cycle().await;
+    let reorders = r.recompute.unwrap().reorders;
+    assert_eq!(reorders.len(), 1, "{reorders:?}");
+    assert_eq!((reorders[0].position, reorders[0].point), (12, 20));
+    assert_eq!(replenish(), 1);
+    // The next cycles (incremental, and another full read) do not fire it again.
+    w.cycle().await;
+    w.engine.stock_job().request_full_reconcile();
+    w.cycle().await;
+    assert_eq!(replenish(), 1);
+}
