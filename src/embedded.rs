@@ -1,5 +1,5 @@
-//! The embedded sandboxes: an Odoo sandbox and a sandbox marketplace that sell the same
-//! catalogue, plus the configuration that points the daemon at them.
+//! The embedded sandboxes: an Odoo sandbox and one or more sandbox marketplaces that sell the
+//! same catalogue, plus the configuration that points the daemon at them.
 //!
 //! `demo`, `sandbox` and the end-to-end tests all start them here, so the three always agree
 //! on SKUs, credentials and URLs, and the daemon reaches them over real HTTP exactly as it
@@ -25,6 +25,10 @@ pub struct EmbeddedOptions {
     /// `http://<addr>/webhooks/<channel>`, as a real shop would.
     pub daemon_listen: Option<SocketAddr>,
     pub seed: u64,
+    /// Sandbox marketplaces (at least 1): channel `shop` (priority 10, buffer 10 %), then
+    /// `market2` (priority 5, buffer 5 %), `market3` (priority 1, no buffer), … Each listens
+    /// on its own free port (the first on `channel_port`).
+    pub marketplaces: usize,
 }
 
 impl Default for EmbeddedOptions {
@@ -37,6 +41,7 @@ impl Default for EmbeddedOptions {
             channel_port: 0,
             daemon_listen: None,
             seed: 7,
+            marketplaces: 1,
         }
     }
 }
@@ -44,10 +49,22 @@ impl Default for EmbeddedOptions {
 /// The running sandboxes.
 pub struct Embedded {
     pub odoo: OdooSandbox,
+    /// The first marketplace (channel [`Embedded::channel_id`]).
     pub market: SandboxMarketplace,
-    /// The channel id the configuration gives the marketplace.
+    /// The channel id the configuration gives the first marketplace.
     pub channel_id: String,
+    /// The other marketplaces, with their channel ids (`market2`, `market3`, …).
+    pub more_markets: Vec<(String, SandboxMarketplace)>,
     pub daemon_listen: Option<SocketAddr>,
+}
+
+/// Channel id, priority and buffer (percent) of the `i`-th embedded marketplace.
+fn market_channel(i: usize) -> (String, u32, u32) {
+    match i {
+        0 => ("shop".into(), 10, 10),
+        1 => ("market2".into(), 5, 5),
+        n => (format!("market{}", n + 1), 1, 0),
+    }
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -103,34 +120,58 @@ impl Embedded {
                 })
             })
             .collect();
-        let channel_id = "shop".to_string();
-        let webhooks = channel_sandbox::sandbox::WebhookBehaviour {
-            url: opts
-                .daemon_listen
-                .map(|a| format!("http://{a}/webhooks/{channel_id}")),
-            ..Default::default()
-        };
-        let market = SandboxMarketplace::start(MarketplaceConfig {
-            bind: SocketAddr::from(([127, 0, 0, 1], opts.channel_port)),
-            catalog,
-            seed: opts.seed,
-            webhooks,
-            ..MarketplaceConfig::default()
-        })
-        .await
-        .map_err(|e| EmbeddedError::Market(e.to_string()))?;
+        let mut markets = Vec::new();
+        for i in 0..opts.marketplaces.max(1) {
+            let (channel_id, _, _) = market_channel(i);
+            let webhooks = channel_sandbox::sandbox::WebhookBehaviour {
+                url: opts
+                    .daemon_listen
+                    .map(|a| format!("http://{a}/webhooks/{channel_id}")),
+                ..Default::default()
+            };
+            let port = if i == 0 { opts.channel_port } else { 0 };
+            let market = SandboxMarketplace::start(MarketplaceConfig {
+                bind: SocketAddr::from(([127, 0, 0, 1], port)),
+                catalog: catalog.clone(),
+                seed: opts.seed + i as u64,
+                webhooks,
+                ..MarketplaceConfig::default()
+            })
+            .await
+            .map_err(|e| EmbeddedError::Market(e.to_string()))?;
+            markets.push((channel_id, market));
+        }
+        let mut markets = markets.into_iter();
+        let (channel_id, market) = markets.next().expect("at least one marketplace");
         Ok(Embedded {
             odoo,
             market,
             channel_id,
+            more_markets: markets.collect(),
             daemon_listen: opts.daemon_listen,
         })
     }
 
+    /// Every marketplace with its channel id, the first first.
+    pub fn markets(&self) -> Vec<(&str, &SandboxMarketplace)> {
+        std::iter::once((self.channel_id.as_str(), &self.market))
+            .chain(self.more_markets.iter().map(|(id, m)| (id.as_str(), m)))
+            .collect()
+    }
+
+    /// The marketplace behind a channel id.
+    pub fn market_of(&self, channel: &str) -> Option<&SandboxMarketplace> {
+        self.markets()
+            .into_iter()
+            .find(|(id, _)| *id == channel)
+            .map(|(_, m)| m)
+    }
+
     /// A configuration file for the daemon against these sandboxes (inline secrets: they
-    /// are throwaway sandbox keys, and the text is never written world-readable).
+    /// are throwaway sandbox keys, and the text is never written world-readable). Tests may
+    /// append an `[inventory]` table.
     pub fn config_toml(&self, store_url: &str) -> String {
-        format!(
+        let mut text = format!(
             r#"# odoo-channels against the embedded sandboxes
 [odoo]
 url = "{odoo_url}"
@@ -145,20 +186,6 @@ url = "{store_url}"
 
 [server]
 listen = "{listen}"
-
-[[channels]]
-id = "{channel}"
-name = "Sandbox marketplace"
-kind = "sandbox"
-priority = 10
-buffer_percent = 10
-stock_schedule = "realtime"
-order_schedule = "realtime"
-[channels.connection]
-base_url = "{market_url}"
-[channels.secrets]
-token = "{token}"
-webhook_secret = "{webhook_secret}"
 "#,
             odoo_url = self.odoo.url(),
             listen = self
@@ -168,11 +195,36 @@ webhook_secret = "{webhook_secret}"
             login = self.odoo.login(),
             key = self.odoo.api_key(),
             store_url = store_url,
-            channel = self.channel_id,
-            market_url = self.market.url(),
-            token = self.market.token(),
-            webhook_secret = self.market.webhook_secret(),
-        )
+        );
+        for (i, (channel, market)) in self.markets().into_iter().enumerate() {
+            let (_, priority, buffer) = market_channel(i);
+            let name = if i == 0 {
+                "Sandbox marketplace".to_owned()
+            } else {
+                format!("Sandbox marketplace {}", i + 1)
+            };
+            text.push_str(&format!(
+                r#"
+[[channels]]
+id = "{channel}"
+name = "{name}"
+kind = "sandbox"
+priority = {priority}
+buffer_percent = {buffer}
+stock_schedule = "realtime"
+order_schedule = "realtime"
+[channels.connection]
+base_url = "{market_url}"
+[channels.secrets]
+token = "{token}"
+webhook_secret = "{webhook_secret}"
+"#,
+                market_url = market.url(),
+                token = market.token(),
+                webhook_secret = market.webhook_secret(),
+            ));
+        }
+        text
     }
 
     pub async fn shutdown(self) {

@@ -16,9 +16,10 @@ mod divide;
 mod rules;
 #[cfg(test)]
 mod tests;
+pub mod transfers;
 
 pub use divide::{divide_capped, divide_capped_naive};
-pub use rules::{BufferMode, ChannelRule, Reason, desired_offer};
+pub use rules::{BufferMode, BufferRounding, ChannelRule, Reason, buffer_held, desired_offer};
 
 /// How offers relate to the pool.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]

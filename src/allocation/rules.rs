@@ -16,6 +16,21 @@ pub enum BufferMode {
     Sum,
 }
 
+/// How a percentage buffer rounds (see ARCHITECTURE.md, "Allocation": the simulator found
+/// that rounding the held part up hides a SKU's last unit on every channel with a buffer).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum BufferRounding {
+    /// The held part rounds up, so the offer rounds down (10 % of 19 holds 2, lists 17; one
+    /// unit with any percentage lists 0). The safest against oversells.
+    #[default]
+    Up,
+    /// The held part rounds down: a percentage holds only whole units of it (10 % of 19
+    /// holds 1, lists 18; 10 % of 9 holds 0, so the last units stay visible). Pair it with
+    /// `scarce_at_or_below` so that only the top channels show the last units.
+    Down,
+}
+
 /// A channel's stock rules.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ChannelRule {
@@ -23,11 +38,12 @@ pub struct ChannelRule {
     pub priority: u32,
     /// Bit `w` set: the channel sells from warehouse slot `w`.
     pub warehouses: u64,
-    /// Buffer in basis points of the pool (10 % = 1000); the offer is rounded down.
+    /// Buffer in basis points of the pool (10 % = 1000), rounded as `buffer_rounding` says.
     pub buffer_bp: u32,
     /// Buffer in units.
     pub buffer_units: i64,
     pub buffer_mode: BufferMode,
+    pub buffer_rounding: BufferRounding,
     /// Below this the channel lists 0 (listing 1 or 2 units invites oversells on slow-syncing
     /// channels).
     pub min_qty: i64,
@@ -46,6 +62,7 @@ impl Default for ChannelRule {
             buffer_bp: 0,
             buffer_units: 0,
             buffer_mode: BufferMode::Max,
+            buffer_rounding: BufferRounding::Up,
             min_qty: 0,
             max_qty: i64::MAX,
             keep_last: 0,
@@ -125,7 +142,8 @@ impl Reason {
 /// What a channel's own rules list from `pool` (its available-to-sell), and why.
 ///
 /// Order of rules: disabled → fixed quantity (capped at the pool) → keep-last → buffer
-/// (percent rounded so the offer rounds down, and/or units) → minimum → maximum.
+/// (percent rounded as [`ChannelRule::buffer_rounding`] says, and/or units) → minimum →
+/// maximum.
 /// Monotone in `pool`: a larger pool never yields a smaller offer.
 pub fn desired_offer(rule: &ChannelRule, pool: i64, fixed: Option<i64>) -> (i64, Reason) {
     if !rule.enabled {
@@ -146,12 +164,7 @@ pub fn desired_offer(rule: &ChannelRule, pool: i64, fixed: Option<i64>) -> (i64,
     if base <= 0 {
         return (0, Reason::KeepLast);
     }
-    // floor(base × (1 − bp/10000)) without floats: the held-back part rounds up.
-    let keep_pct = base - (base as i128 * (10_000 - rule.buffer_bp) as i128 / 10_000) as i64;
-    let held = match rule.buffer_mode {
-        BufferMode::Max => keep_pct.max(rule.buffer_units),
-        BufferMode::Sum => keep_pct.saturating_add(rule.buffer_units),
-    };
+    let held = buffer_held(rule, base);
     let after = base - held;
     if after <= 0 {
         return (0, Reason::Buffer);
@@ -163,4 +176,24 @@ pub fn desired_offer(rule: &ChannelRule, pool: i64, fixed: Option<i64>) -> (i64,
         return (rule.max_qty, Reason::Maximum);
     }
     (after, Reason::Buffered)
+}
+
+/// Units the buffer holds back from `base` (the pool less the keep-last units): percent
+/// (rounded as the rule says) and units combined by the buffer mode. Monotone in `base`, and
+/// `base - held` is monotone too.
+pub fn buffer_held(rule: &ChannelRule, base: i64) -> i64 {
+    if base <= 0 {
+        return 0;
+    }
+    let keep_bp = i128::from(10_000 - rule.buffer_bp.min(10_000));
+    let pct = match rule.buffer_rounding {
+        // base - floor(base × (1 − p)) without floats.
+        BufferRounding::Up => base - (i128::from(base) * keep_bp / 10_000) as i64,
+        // floor(base × p).
+        BufferRounding::Down => (i128::from(base) * i128::from(rule.buffer_bp) / 10_000) as i64,
+    };
+    match rule.buffer_mode {
+        BufferMode::Max => pct.max(rule.buffer_units),
+        BufferMode::Sum => pct.saturating_add(rule.buffer_units),
+    }
 }

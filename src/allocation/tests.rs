@@ -162,6 +162,49 @@ fn percent_or_units_buffer_takes_the_larger_by_default() {
     assert_eq!(qty(&run(Policy::default(), vec![sum], sku(&w))), vec![33]);
 }
 
+/// The simulator's finding: with the held part rounded up, a percentage buffer hides the last
+/// unit on every channel that has one. Rounding it down keeps it listed (and scarcity then
+/// decides who shows it).
+#[test]
+fn percent_buffer_rounding_decides_whether_the_last_unit_shows() {
+    let up = rule(0, 10);
+    let down = ChannelRule {
+        buffer_rounding: BufferRounding::Down,
+        ..rule(0, 10)
+    };
+    let at = |r: &ChannelRule, u| {
+        qty(&run(
+            Policy::default(),
+            vec![r.clone()],
+            sku(&one_warehouse(u)),
+        ))
+    };
+    assert_eq!(at(&up, 1), vec![0]);
+    assert_eq!(at(&down, 1), vec![1]);
+    assert_eq!(at(&up, 19), vec![17]);
+    assert_eq!(at(&down, 19), vec![18]);
+    assert_eq!(at(&up, 100), vec![90]);
+    assert_eq!(at(&down, 100), vec![90]);
+    // With a scarcity threshold only the top channel shows the last unit.
+    let scarce = Policy {
+        scarce_at_or_below: 5,
+        ..Policy::default()
+    };
+    let rules = vec![
+        ChannelRule {
+            priority: 2,
+            ..down.clone()
+        },
+        ChannelRule {
+            priority: 1,
+            ..down.clone()
+        },
+    ];
+    assert_eq!(qty(&run(scarce, rules, sku(&one_warehouse(1)))), vec![1, 0]);
+    assert_eq!(buffer_held(&up, 19), 2);
+    assert_eq!(buffer_held(&down, 19), 1);
+}
+
 #[test]
 fn scarce_stock_drops_lower_priorities_first() {
     let policy = Policy {
@@ -275,9 +318,21 @@ fn arb_rule(warehouses: usize) -> impl Strategy<Value = ChannelRule> {
         prop::option::of(5i64..60),
         0i64..4,
         prop::bool::weighted(0.9),
+        any::<bool>(),
     )
         .prop_map(
-            |(priority, warehouses, buffer_bp, buffer_units, sum, min_qty, max, keep_last, en)| {
+            |(
+                priority,
+                warehouses,
+                buffer_bp,
+                buffer_units,
+                sum,
+                min_qty,
+                max,
+                keep_last,
+                en,
+                down,
+            )| {
                 ChannelRule {
                     priority,
                     warehouses,
@@ -287,6 +342,11 @@ fn arb_rule(warehouses: usize) -> impl Strategy<Value = ChannelRule> {
                         BufferMode::Sum
                     } else {
                         BufferMode::Max
+                    },
+                    buffer_rounding: if down {
+                        BufferRounding::Down
+                    } else {
+                        BufferRounding::Up
                     },
                     min_qty,
                     max_qty: max.unwrap_or(i64::MAX).max(min_qty),
@@ -467,9 +527,14 @@ proptest! {
                 prop_assert!(o.qty >= r.min_qty, "below minimum: {:?} {:?}", o, r);
                 prop_assert!(o.qty <= r.max_qty);
                 prop_assert!(o.qty <= o.pool - r.keep_last);
-                // The buffer: at most the pool less the percentage (rounded down).
+                // The buffer: at most the pool less the percentage (the offer rounded down,
+                // or up when the held part rounds down), and less the units.
                 let base = o.pool - r.keep_last;
-                prop_assert!(o.qty * 10_000 <= base * i64::from(10_000 - r.buffer_bp));
+                let keep = base * i64::from(10_000 - r.buffer_bp);
+                match r.buffer_rounding {
+                    BufferRounding::Up => prop_assert!(o.qty * 10_000 <= keep),
+                    BufferRounding::Down => prop_assert!(o.qty * 10_000 < keep + 10_000),
+                }
                 prop_assert!(o.qty <= base - r.buffer_units);
             }
         }

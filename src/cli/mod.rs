@@ -4,6 +4,7 @@
 //! Components other work is building (Odoo client, sandboxes, connectors, sync jobs) are
 //! reached through [`seams`], the integrator's checklist.
 
+pub mod allocate;
 mod check;
 mod demo;
 pub mod exit;
@@ -92,6 +93,8 @@ pub enum Command {
     Version,
     /// Compare stock policies on a simulated or real order stream (no Odoo needed).
     Simulate(simulate::SimulateArgs),
+    /// Show what each channel would be offered now and why (--dry-run), from the live Odoo.
+    Allocate(allocate::AllocateArgs),
     /// Work with the configuration file.
     Config {
         #[command(subcommand)]
@@ -207,6 +210,11 @@ fn dispatch(cli: Cli) -> Result<(), CliError> {
                 .map_err(seam_error)
         }
         Command::Simulate(args) => simulate::run(&cli.config, args),
+        Command::Allocate(args) => {
+            let config = load_config(&cli)?;
+            init_logging_at(&cli, Some(&config), "warn")?;
+            runtime()?.block_on(allocate::run(config, args))
+        }
         Command::Sandbox(args) => {
             init_logging(&cli, None)?;
             let args = args.clone();

@@ -17,6 +17,7 @@
 //! `config.example.toml` at the repository root documents every key and its default; the
 //! defaults themselves live once, in [`raw`].
 
+pub mod inventory;
 mod raw;
 pub mod schedule;
 #[cfg(test)]
@@ -32,6 +33,7 @@ pub use channels_core::secret::SecretRef;
 use rust_decimal::Decimal;
 pub use schedule::{Schedule, ScheduleError, format_duration, parse_duration};
 
+pub use inventory::{FixedRule, InventoryConfig, RuleSet, SafetyRule, SkuPattern};
 pub use raw::DEFAULT_STORE_URL;
 use raw::{RawChannel, RawConfig};
 
@@ -194,16 +196,6 @@ impl LogFormat {
     }
 }
 
-/// Placeholders for the inventory issue (allocation, reorders, transfers): present so that
-/// files written today keep loading; their semantics are owned by `src/allocation`/`src/sync`.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct InventoryConfig {
-    pub default_safety_stock: u32,
-    pub reorder_enabled: bool,
-    pub propose_transfers: bool,
-    pub full_reconcile_every: Duration,
-}
-
 /// One marketplace account.
 #[derive(Debug, Clone)]
 pub struct ChannelConfig {
@@ -217,6 +209,8 @@ pub struct ChannelConfig {
     pub warehouses: Vec<String>,
     pub buffer_percent: Decimal,
     pub buffer_units: u32,
+    /// How the percentage and the units combine: the larger (`max`, default) or both (`sum`).
+    pub buffer_mode: crate::allocation::BufferMode,
     pub min_qty: u32,
     pub max_qty: Option<u32>,
     pub keep_last_units: u32,
@@ -692,7 +686,8 @@ fn validate(raw: RawConfig, env: &LoadEnv, p: &mut Problems<'_>) -> Option<Confi
     let store = validate_store(raw.store, env, p);
     let server = validate_server(raw.server, p);
     let log = validate_log(raw.log, p);
-    let inventory = validate_inventory(raw.inventory, p);
+    let channel_ids: Vec<String> = raw.channels.iter().filter_map(|c| c.id.clone()).collect();
+    let inventory = inventory::validate(raw.inventory, &channel_ids, p);
     let channels = validate_channels(raw.channels, p);
     Some(Config {
         odoo: odoo?,
@@ -970,29 +965,6 @@ fn validate_log(raw: raw::RawLog, p: &mut Problems<'_>) -> Option<LogConfig> {
     })
 }
 
-fn validate_inventory(raw: raw::RawInventory, p: &mut Problems<'_>) -> Option<InventoryConfig> {
-    let base = KeyPath::root("inventory");
-    let safety = p.range(
-        &base.key("default_safety_stock"),
-        raw.default_safety_stock,
-        0,
-        u32::MAX as i64,
-    );
-    let every = match parse_duration(&raw.full_reconcile_every) {
-        Ok(d) => Some(d),
-        Err(e) => {
-            p.err(&base.key("full_reconcile_every"), e);
-            None
-        }
-    };
-    Some(InventoryConfig {
-        default_safety_stock: safety as u32,
-        reorder_enabled: raw.reorder_enabled,
-        propose_transfers: raw.propose_transfers,
-        full_reconcile_every: every?,
-    })
-}
-
 fn valid_channel_id(id: &str) -> bool {
     !id.is_empty()
         && id
@@ -1091,6 +1063,17 @@ fn validate_channel(
     }
     let max_u32 = u32::MAX as i64;
     let buffer_units = p.range(&base.key("buffer_units"), raw.buffer_units, 0, max_u32);
+    let buffer_mode = match raw.buffer_mode.as_str() {
+        "max" => Some(crate::allocation::BufferMode::Max),
+        "sum" => Some(crate::allocation::BufferMode::Sum),
+        other => {
+            p.err(
+                &base.key("buffer_mode"),
+                format!("unknown buffer mode `{other}` (expected max or sum)"),
+            );
+            None
+        }
+    };
     let min_qty = p.range(&base.key("min_qty"), raw.min_qty, 0, max_u32);
     let max_qty = raw
         .max_qty
@@ -1141,6 +1124,7 @@ fn validate_channel(
         warehouses: raw.warehouses,
         buffer_percent: raw.buffer_percent,
         buffer_units: buffer_units as u32,
+        buffer_mode: buffer_mode?,
         min_qty: min_qty as u32,
         max_qty: max_qty.map(|m| m as u32),
         keep_last_units: keep_last as u32,

@@ -118,25 +118,8 @@ impl Default for RawLog {
     }
 }
 
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields, default)]
-pub struct RawInventory {
-    pub default_safety_stock: i64,
-    pub reorder_enabled: bool,
-    pub propose_transfers: bool,
-    pub full_reconcile_every: String,
-}
-
-impl Default for RawInventory {
-    fn default() -> Self {
-        RawInventory {
-            default_safety_stock: 0,
-            reorder_enabled: false,
-            propose_transfers: false,
-            full_reconcile_every: "6h".into(),
-        }
-    }
-}
+/// `[inventory]` lives in `super::inventory` (its raw layer, defaults and validation).
+pub use super::inventory::RawInventory;
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -149,6 +132,8 @@ pub struct RawChannel {
     pub warehouses: Vec<String>,
     pub buffer_percent: Decimal,
     pub buffer_units: i64,
+    /// `max` or `sum` (validated in `super`).
+    pub buffer_mode: String,
     pub min_qty: i64,
     pub max_qty: Option<i64>,
     pub keep_last_units: i64,
@@ -170,6 +155,7 @@ impl Default for RawChannel {
             warehouses: Vec::new(),
             buffer_percent: Decimal::ZERO,
             buffer_units: 0,
+            buffer_mode: "max".into(),
             min_qty: 0,
             max_qty: None,
             keep_last_units: 0,

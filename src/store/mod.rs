@@ -45,8 +45,8 @@ use sqlx::{PgPool, Postgres, Sqlite, SqlitePool, Transaction};
 
 pub use crate::config::StoreBackend;
 pub use outbox::{
-    ClaimedItem, EnqueueOutcome, FailOutcome, IgnoredReason, MarkSent, OutboxCounts, OutboxRow,
-    OutboxState,
+    ClaimedItem, EnqueueItem, EnqueueOutcome, FailOutcome, IgnoredReason, MarkSent, OutboxCounts,
+    OutboxRow, OutboxState,
 };
 pub use pending::InFlight;
 

@@ -79,7 +79,24 @@ pub enum IgnoredReason {
     NotNewerThanQueued { queued: i64 },
     /// Same value as acknowledged and nothing queued: nothing to push.
     Unchanged,
+    /// [`Store::enqueue_many`]: a later item of the same call for the same key, with a newer
+    /// version, replaced this one before it was written (enqueued one by one, this one would
+    /// have been queued and then superseded: the outbox ends up the same).
+    SupersededInBatch { by: i64 },
 }
+
+/// One value for [`Store::enqueue_many`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct EnqueueItem<'a> {
+    pub channel: &'a str,
+    pub kind: PushKind,
+    pub sku: &'a str,
+    pub value: Decimal,
+    pub version: i64,
+}
+
+/// Items written per transaction by [`Store::enqueue_many`] (and SKUs per `IN` list).
+const ENQUEUE_CHUNK: usize = 500;
 
 /// A row handed to a sender by [`Store::claim_batch`].
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -250,6 +267,227 @@ impl Store {
             .await?;
             tx.commit().await?;
             Ok(EnqueueOutcome::Queued { id, superseded })
+        })
+    }
+
+    /// [`Store::enqueue`] for many values at once, with exactly its rules per item (items for
+    /// the same key are taken in order; see [`IgnoredReason::SupersededInBatch`]), but
+    /// [`ENQUEUE_CHUNK`] items per transaction and a handful of statements per chunk instead
+    /// of four per item: a first full sync of a large catalogue writes hundreds of thousands
+    /// of rows. Each chunk commits on its own (every row stands alone, so a crash between
+    /// chunks loses nothing: the caller enqueues again with a newer version). One outcome per
+    /// item, in order.
+    pub async fn enqueue_many(&self, items: &[EnqueueItem<'_>]) -> Result<Vec<EnqueueOutcome>> {
+        let mut out = Vec::with_capacity(items.len());
+        for chunk in items.chunks(ENQUEUE_CHUNK) {
+            out.extend(self.enqueue_chunk(chunk).await?);
+        }
+        Ok(out)
+    }
+
+    async fn enqueue_chunk(&self, items: &[EnqueueItem<'_>]) -> Result<Vec<EnqueueOutcome>> {
+        use std::collections::{BTreeSet, HashMap};
+
+        #[derive(Clone, Copy)]
+        enum RowRef {
+            Existing(i64),
+            New(usize),
+        }
+        struct KeyState {
+            ack: Option<(Decimal, i64)>,
+            /// (row, version, state) of rows pending, sending or failed.
+            queued: Vec<(RowRef, i64, OutboxState)>,
+        }
+
+        let now = ts(self.now());
+        // Groups of (channel, kind), in first-seen order, with their distinct SKUs.
+        let mut groups: Vec<(&str, PushKind, Vec<&str>)> = Vec::new();
+        for it in items {
+            let g = match groups
+                .iter()
+                .position(|(c, k, _)| *c == it.channel && *k == it.kind)
+            {
+                Some(g) => g,
+                None => {
+                    groups.push((it.channel, it.kind, Vec::new()));
+                    groups.len() - 1
+                }
+            };
+            groups[g].2.push(it.sku);
+        }
+        for g in &mut groups {
+            g.2.sort_unstable();
+            g.2.dedup();
+        }
+        let placeholders = |from: usize, n: usize| {
+            (from..from + n)
+                .map(|i| format!("${i}"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
+        on_pool!(self, p => {
+            let mut tx = p.begin_write().await?;
+            if self.backend() == super::StoreBackend::Postgres {
+                // Per-key locks in one global order (no deadlock between two batches).
+                let keys: BTreeSet<(&str, &str, &str)> = items
+                    .iter()
+                    .map(|i| (i.channel, i.kind.as_str(), i.sku))
+                    .collect();
+                for (c, k, sku) in keys {
+                    sqlx::query(KEY_LOCK_PG).bind(c).bind(k).bind(sku).execute(&mut *tx).await?;
+                }
+            }
+            let mut state: HashMap<(&str, PushKind, &str), KeyState> = HashMap::new();
+            for (channel, kind, skus) in &groups {
+                for &sku in skus {
+                    state.insert((*channel, *kind, sku), KeyState { ack: None, queued: Vec::new() });
+                }
+                let sql = format!(
+                    "SELECT sku, value, version FROM acks WHERE channel = $1 AND kind = $2 AND sku IN ({})",
+                    placeholders(3, skus.len())
+                );
+                let mut q = sqlx::query_as::<_, (String, String, i64)>(sqlx::AssertSqlSafe(sql))
+                    .bind(*channel)
+                    .bind(kind.as_str());
+                for sku in skus {
+                    q = q.bind(*sku);
+                }
+                for (sku, value, version) in q.fetch_all(&mut *tx).await? {
+                    let Ok(at) = skus.binary_search(&sku.as_str()) else { continue };
+                    if let Some(st) = state.get_mut(&(*channel, *kind, skus[at])) {
+                        st.ack = Some((parse_decimal("acks.value", &value)?, version));
+                    }
+                }
+                let sql = format!(
+                    "SELECT id, sku, version, state FROM outbox WHERE channel = $1 AND kind = $2 \
+                     AND state IN ('pending', 'sending', 'failed') AND sku IN ({})",
+                    placeholders(3, skus.len())
+                );
+                let mut q = sqlx::query_as::<_, (i64, String, i64, String)>(sqlx::AssertSqlSafe(sql))
+                    .bind(*channel)
+                    .bind(kind.as_str());
+                for sku in skus {
+                    q = q.bind(*sku);
+                }
+                for (id, sku, version, st) in q.fetch_all(&mut *tx).await? {
+                    let Ok(at) = skus.binary_search(&sku.as_str()) else { continue };
+                    if let Some(ks) = state.get_mut(&(*channel, *kind, skus[at])) {
+                        ks.queued.push((RowRef::Existing(id), version, OutboxState::parse(&st)?));
+                    }
+                }
+            }
+
+            // The same decisions as `enqueue`, item by item, on the in-memory picture.
+            let mut out: Vec<EnqueueOutcome> = Vec::with_capacity(items.len());
+            let mut delete: Vec<i64> = Vec::new();
+            let mut insert: Vec<Option<usize>> = Vec::new(); // by item index; None = withdrawn
+            let mut insert_slot: HashMap<usize, usize> = HashMap::new();
+            for (i, it) in items.iter().enumerate() {
+                let ks = state
+                    .get_mut(&(it.channel, it.kind, it.sku))
+                    .expect("every key was loaded");
+                if let Some((_, acked)) = ks.ack
+                    && acked >= it.version
+                {
+                    out.push(EnqueueOutcome::Ignored(IgnoredReason::NotNewerThanAck { acked }));
+                    continue;
+                }
+                if let Some(max) = ks.queued.iter().map(|q| q.1).max()
+                    && max >= it.version
+                {
+                    out.push(EnqueueOutcome::Ignored(IgnoredReason::NotNewerThanQueued { queued: max }));
+                    continue;
+                }
+                if ks.queued.is_empty()
+                    && let Some((acked_value, _)) = ks.ack
+                    && acked_value == it.value
+                {
+                    out.push(EnqueueOutcome::Ignored(IgnoredReason::Unchanged));
+                    continue;
+                }
+                let mut superseded = None;
+                let mut keep = Vec::new();
+                for (row, v, st) in ks.queued.drain(..) {
+                    if st == OutboxState::Sending {
+                        keep.push((row, v, st));
+                        continue;
+                    }
+                    if st == OutboxState::Pending {
+                        superseded = Some(v);
+                    }
+                    match row {
+                        RowRef::Existing(id) => delete.push(id),
+                        RowRef::New(j) => {
+                            out[j] = EnqueueOutcome::Ignored(IgnoredReason::SupersededInBatch { by: it.version });
+                            if let Some(slot) = insert_slot.remove(&j) {
+                                insert[slot] = None;
+                            }
+                        }
+                    }
+                }
+                keep.push((RowRef::New(i), it.version, OutboxState::Pending));
+                ks.queued = keep;
+                insert_slot.insert(i, insert.len());
+                insert.push(Some(i));
+                out.push(EnqueueOutcome::Queued { id: 0, superseded });
+            }
+
+            for ids in delete.chunks(ENQUEUE_CHUNK) {
+                let sql = format!("DELETE FROM outbox WHERE id IN ({})", placeholders(1, ids.len()));
+                let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
+                for id in ids {
+                    q = q.bind(*id);
+                }
+                q.execute(&mut *tx).await?;
+            }
+            // Inserted rows per (channel, kind): their SKUs are distinct (one pending row per
+            // key), so the returned (id, sku) pairs say which item got which id.
+            let rows: Vec<usize> = insert.iter().flatten().copied().collect();
+            for (channel, kind, _) in &groups {
+                let mine: Vec<usize> = rows
+                    .iter()
+                    .copied()
+                    .filter(|&i| items[i].channel == *channel && items[i].kind == *kind)
+                    .collect();
+                if mine.is_empty() {
+                    continue;
+                }
+                let values: Vec<String> = (0..mine.len())
+                    .map(|k| {
+                        let b = 4 + 3 * k;
+                        format!("($1, $2, ${b}, ${}, ${}, 'pending', 0, $3, $3, $3)", b + 1, b + 2)
+                    })
+                    .collect();
+                let sql = format!(
+                    "INSERT INTO outbox (channel, kind, sku, value, version, state, attempts, next_attempt_at, created_at, updated_at) \
+                     VALUES {} RETURNING id, sku",
+                    values.join(", ")
+                );
+                let mut q = sqlx::query_as::<_, (i64, String)>(sqlx::AssertSqlSafe(sql))
+                    .bind(*channel)
+                    .bind(kind.as_str())
+                    .bind(&now);
+                for &i in &mine {
+                    q = q
+                        .bind(items[i].sku)
+                        .bind(items[i].value.normalize().to_string())
+                        .bind(items[i].version);
+                }
+                let returned: HashMap<String, i64> = q.fetch_all(&mut *tx).await?.into_iter().map(|(id, sku)| (sku, id)).collect();
+                for &i in &mine {
+                    let Some(&id) = returned.get(items[i].sku) else {
+                        return Err(StoreError::Invalid(format!(
+                            "enqueue_many: no row id returned for {}/{}/{}",
+                            channel, kind, items[i].sku
+                        )));
+                    };
+                    if let EnqueueOutcome::Queued { id: slot, .. } = &mut out[i] {
+                        *slot = id;
+                    }
+                }
+            }
+            tx.commit().await?;
+            Ok(out)
         })
     }
 
@@ -487,6 +725,34 @@ impl Store {
             .await?
         });
         rows.into_iter().map(ack_from_row).collect()
+    }
+
+    /// The newest unsent value per SKU of `(channel, kind)` (pending, in flight or failed for
+    /// good): with the acks, what the channel holds or will hold.
+    pub async fn queued_values(
+        &self,
+        channel: &str,
+        kind: PushKind,
+    ) -> Result<Vec<(String, Decimal)>> {
+        let rows: Vec<(String, String, i64)> = on_pool!(self, p => {
+            sqlx::query_as(
+                "SELECT sku, value, version FROM outbox WHERE channel = $1 AND kind = $2 \
+                 AND state IN ('pending', 'sending', 'failed') ORDER BY sku, version",
+            )
+            .bind(channel)
+            .bind(kind.as_str())
+            .fetch_all(p)
+            .await?
+        });
+        let mut out: Vec<(String, Decimal)> = Vec::with_capacity(rows.len());
+        for (sku, value, _) in rows {
+            let v = parse_decimal("outbox.value", &value)?;
+            match out.last_mut() {
+                Some(last) if last.0 == sku => last.1 = v,
+                _ => out.push((sku, v)),
+            }
+        }
+        Ok(out)
     }
 
     /// Outbox rows of a channel (every state), by id.

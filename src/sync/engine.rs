@@ -26,13 +26,12 @@ use super::events::{EventBus, SyncEvent};
 use super::odoo_log::{OdooLog, RunSummary};
 use super::orders::{self, CountryCache, ImportReport, Importer, PullReport};
 use super::stock::{PushReport, RecomputeReport, StockJob};
-use crate::allocation::Policy;
 use crate::config::{Config, Schedule};
 use crate::odoo::{OdooClient, OdooError};
 use crate::store::Store;
 
-/// Stock is re-read at least this often even without a triggering order.
-pub const STOCK_POLL: Duration = Duration::from_secs(60);
+/// After an order woke the stock task, it waits this long for others of the same burst.
+pub const STOCK_BURST: Duration = Duration::from_millis(50);
 /// Realtime channels are reconciled (pulled) at least this often: webhooks can be lost.
 pub const REALTIME_RECONCILE: Duration = Duration::from_secs(60);
 /// The catalogue (products, SKUs, bindings) is re-read this often.
@@ -63,6 +62,8 @@ pub struct Engine {
     pub events: EventBus,
     pub log: OdooLog,
     stock: StockJob,
+    /// Odoo's stock is re-read at least this often (`[inventory] poll_every`).
+    stock_poll: Duration,
     catalog: RwLock<Arc<Catalog>>,
     countries: CountryCache,
     recompute_now: Notify,
@@ -80,14 +81,8 @@ impl Engine {
         events: EventBus,
     ) -> Result<Arc<Engine>, EngineError> {
         let log = OdooLog::detect(&odoo).await;
-        let policy = Policy::default();
-        let stock = StockJob::new(
-            &odoo,
-            &channels,
-            policy,
-            i64::from(config.inventory.default_safety_stock),
-        )
-        .await?;
+        let configs: Vec<_> = channels.iter().map(|c| c.config.clone()).collect();
+        let stock = StockJob::new(&odoo, &configs, &config.inventory).await?;
         let catalog = Catalog::load(&odoo, log.addon()).await?;
         for sku in &catalog.ambiguous {
             tracing::warn!(
@@ -110,6 +105,7 @@ impl Engine {
             events,
             log,
             stock,
+            stock_poll: config.inventory.poll_every,
             catalog: RwLock::new(Arc::new(catalog)),
             countries: CountryCache::default(),
             recompute_now: Notify::new(),
@@ -213,12 +209,9 @@ impl Engine {
     /// Recompute every offer and queue what changed; wakes realtime channels' pushers.
     pub async fn stock_round(&self) -> Result<RecomputeReport, String> {
         let catalog = self.catalog().await;
-        let pending = orders::pending_units(&self.store, &self.channels, &catalog)
-            .await
-            .map_err(|e| e.to_string())?;
         let report = self
             .stock
-            .recompute(&self.odoo, &self.store, &catalog, &pending, &self.events)
+            .recompute(&self.odoo, &self.store, &catalog, &self.events)
             .await
             .map_err(|e| {
                 let msg = e.to_string();
@@ -351,10 +344,11 @@ impl Engine {
                 let _ = me.stock_round().await;
                 tokio::select! {
                     _ = me.recompute_now.notified() => {
-                        // Let a burst of orders land before reading stock again.
-                        tokio::time::sleep(Duration::from_millis(200)).await;
+                        // Let a burst of orders land before reading stock again (short: a
+                        // sale on one channel should reach the others within a second).
+                        tokio::time::sleep(STOCK_BURST).await;
                     }
-                    _ = tokio::time::sleep(STOCK_POLL) => {}
+                    _ = tokio::time::sleep(me.stock_poll) => {}
                 }
             }
         });

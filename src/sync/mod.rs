@@ -4,6 +4,10 @@
 //! ```text
 //! engine.rs     the tasks and their pace: orders per channel, one stock recompute, push per channel
 //! stock.rs      Odoo stock → allocator → outbox → connector, acknowledged per SKU and version
+//! stock_view.rs the in-memory stock view: full and incremental (write_date) reads, pending
+//!               orders Odoo has not reserved, sales velocity
+//! reorder.rs    reorder points: action_replenish once per crossing, noted on the product
+//! transfers.rs  transfers between warehouses: proposed, noted, optionally a draft transfer
 //! orders.rs     connector → inbox (raw payloads) → sale.order, exactly once
 //! catalog.rs    SKU ↔ product (default_code, or the addon's bindings)
 //! channels.rs   [[channels]] → connectors through the registry (secrets resolved here)
@@ -20,7 +24,10 @@ pub mod engine;
 pub mod events;
 pub mod odoo_log;
 pub mod orders;
+pub mod reorder;
 pub mod stock;
+pub mod stock_view;
+pub mod transfers;
 pub mod webhooks;
 
 pub use engine::{CycleReport, Engine};

@@ -3,15 +3,23 @@
 //! Two halves with a persistent outbox between them, so that the pace of each channel is its
 //! own and a crash loses nothing:
 //!
-//! * [`StockJob::recompute`] reads stock from Odoo (one aggregated call per batch of products),
-//!   runs the pure allocator for every SKU, and queues only the offers that differ from what
-//!   the channel last acknowledged (or has queued), under a new version number.
+//! * [`StockJob::recompute`] brings the in-memory stock view up to date (a full read at start
+//!   and every `full_reconcile_every`, else only the products whose quants or moves changed:
+//!   see `stock_view.rs`), adds what only the daemon knows (orders Odoo has not reserved, sales
+//!   velocity), runs the pure allocator for the products that changed, and queues only the
+//!   offers that differ from what each channel acknowledged or has queued, all under one new
+//!   version, in batched outbox writes. Then reorder points and transfers for those products.
 //! * [`StockJob::push`] drains one channel's outbox in batches through its connector and
 //!   records each acknowledgement. The outbox's versions guarantee that an older value is
 //!   never sent after a newer one, even across restarts.
+//!
+//! The last value queued or acknowledged per (product, channel) is kept in memory (reloaded
+//! from the store on every full read), so an unchanged cycle costs no store query per SKU.
 
-use std::collections::HashMap;
-use std::time::Instant;
+use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
 
 use channels_core::{PendingHandle, PushOutcome, StockUpdate};
 use jiff::{SignedDuration, Timestamp};
@@ -21,19 +29,18 @@ use rust_decimal::prelude::ToPrimitive;
 use super::catalog::Catalog;
 use super::channels::ChannelHandle;
 use super::events::{EventBus, SyncEvent};
-use crate::allocation::{Allocator, ChannelRule, Offer, Policy, SkuInput, WarehouseStock};
+use super::reorder::{Reorder, ReorderAction};
+pub use super::stock_view::Warehouse;
+use super::stock_view::{self, Cell, StockView};
+use super::transfers::{self, TransferAction, Transfers};
+use crate::allocation::transfers::{TransferPolicy, propose, warehouse_needs};
+use crate::allocation::{
+    Allocator, ChannelRule, Offer, Reason, Scratch, SkuInput, WarehouseStock, buffer_held,
+};
+use crate::config::{ChannelConfig, InventoryConfig, RuleSet};
 use crate::odoo::SearchOpts;
 use crate::odoo::{Domain, OdooClient, OdooError, Record};
-use crate::store::{EnqueueOutcome, FailOutcome, PushKind, Store};
-
-/// A warehouse as the stock job sees it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Warehouse {
-    pub id: i64,
-    pub code: String,
-    /// Bit position in [`ChannelRule::warehouses`].
-    pub slot: usize,
-}
+use crate::store::{EnqueueItem, EnqueueOutcome, FailOutcome, IgnoredReason, PushKind, Store};
 
 #[derive(Debug, thiserror::Error)]
 pub enum StockError {
@@ -45,13 +52,45 @@ pub enum StockError {
     Config(String),
 }
 
+impl From<stock_view::PendingError> for StockError {
+    fn from(e: stock_view::PendingError) -> Self {
+        match e {
+            stock_view::PendingError::Odoo(e) => StockError::Odoo(e),
+            stock_view::PendingError::Store(e) => StockError::Store(e),
+        }
+    }
+}
+
+impl From<super::reorder::ReorderError> for StockError {
+    fn from(e: super::reorder::ReorderError) -> Self {
+        match e {
+            super::reorder::ReorderError::Odoo(e) => StockError::Odoo(e),
+            super::reorder::ReorderError::Store(e) => StockError::Store(e),
+        }
+    }
+}
+
 /// What one recompute did.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct RecomputeReport {
+    /// Products in the catalogue.
     pub products: usize,
+    /// A full read (else incremental).
+    pub full: bool,
+    /// Products whose stock was read from Odoo this time.
+    pub read: usize,
+    /// Products whose offers were computed this time.
+    pub recomputed: usize,
+    /// The version the changes were queued under (0: nothing changed).
     pub version: i64,
     /// SKUs queued per channel id.
     pub queued: HashMap<String, usize>,
+    /// Odoo calls this recompute made (stock reads, pending drafts, velocity, reorders, …).
+    pub odoo_calls: u64,
+    pub reorders: Vec<ReorderAction>,
+    pub transfers: Vec<TransferAction>,
+    /// Things a person should know that did not stop the job.
+    pub warnings: Vec<String>,
 }
 
 /// What one push round did.
@@ -69,29 +108,93 @@ pub struct PushReport {
 const PUSH_BATCH: u32 = 500;
 /// The store cursor that keeps the version counter across restarts.
 const VERSION_CURSOR: (&str, &str) = ("_daemon", "stock_version");
+/// Velocities are re-read this often (and on every full read).
+pub const VELOCITY_REFRESH: Duration = Duration::from_secs(15 * 60);
+/// Sent outbox rows older than this are pruned on full reads (their acks stay).
+const PRUNE_SENT_AFTER: SignedDuration = SignedDuration::from_hours(24);
+/// `last` value of a (product, channel) never queued nor acknowledged.
+const UNKNOWN: i64 = i64::MIN;
 
+/// The stock job. Holds the in-memory view; [`StockJob::recompute`] runs one at a time.
 pub struct StockJob {
     warehouses: Vec<Warehouse>,
     allocator: Allocator,
     /// Channel ids in allocator order.
     channel_ids: Vec<String>,
-    default_safety: i64,
+    rules: RuleSet,
+    inventory: InventoryConfig,
+    /// Warehouse slots that feed at least one enabled channel.
+    serving: u64,
+    full_requested: AtomicBool,
+    state: tokio::sync::Mutex<JobState>,
+}
+
+struct JobState {
+    view: StockView,
+    /// The catalogue the table is indexed by.
+    catalog: Option<Arc<Catalog>>,
+    /// Per (product position, channel): the value queued or acknowledged, or [`UNKNOWN`].
+    last: Vec<i64>,
+    last_full: Option<Instant>,
+    pending: HashMap<i64, i64>,
+    /// Per channel: product id → units sold in the velocity window.
+    velocity: Vec<HashMap<i64, u32>>,
+    velocity_at: Option<Instant>,
+    reorder: Option<Reorder>,
+    reorder_at: Option<Instant>,
+    transfers: Transfers,
+}
+
+/// Per-SKU working memory of the allocation loop.
+struct Work {
+    scratch: Scratch,
+    out: Vec<Offer>,
+    ws: Vec<WarehouseStock>,
+    fixed: Vec<Option<i64>>,
+    velocity: Vec<u32>,
+}
+
+/// One row of `allocate --dry-run`: a SKU on a channel and why it gets what it gets.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ExplainRow {
+    pub product_id: i64,
+    /// The product's internal reference.
+    pub sku: String,
+    pub channel: String,
+    /// The SKU the channel lists it under.
+    pub channel_sku: String,
+    /// Over the warehouses the channel sells from.
+    pub on_hand: i64,
+    pub reserved: i64,
+    pub incoming: i64,
+    /// Warehouse safety stock (those warehouses) plus the product's.
+    pub safety: i64,
+    pub pending: i64,
+    /// Available-to-sell for this channel (never below 0).
+    pub available: i64,
+    /// Units the channel's buffer holds back from it.
+    pub buffer: i64,
+    pub offered: i64,
+    /// Units sold on this channel in the velocity window.
+    pub velocity: u32,
+    /// The value the channel last acknowledged.
+    pub last_pushed: Option<Decimal>,
+    pub reason: Reason,
 }
 
 impl StockJob {
-    /// Resolve each channel's warehouse codes against Odoo and build the allocator.
+    /// Resolve warehouses and the channels' rules against Odoo and build the allocator.
     pub async fn new(
         odoo: &OdooClient,
-        channels: &[ChannelHandle],
-        policy: Policy,
-        default_safety: i64,
+        channels: &[ChannelConfig],
+        inventory: &InventoryConfig,
     ) -> Result<Self, StockError> {
         let rows = odoo
             .search_read(
                 "stock.warehouse",
                 &Domain::new(),
-                &["code"],
-                &SearchOpts::default().order("id asc"),
+                &["code", "lot_stock_id", "int_type_id"],
+                &SearchOpts::default().order("id asc").load_none(),
             )
             .await?;
         let mut warehouses = Vec::new();
@@ -103,6 +206,7 @@ impl StockJob {
                     crate::allocation::MAX_WAREHOUSES
                 )));
             }
+            let m2o = |f: &str| rec.m2o(f).map(|m| m.map(|m| m.id));
             warehouses.push(Warehouse {
                 id: rec.id().map_err(OdooError::Decode)?,
                 code: rec
@@ -110,12 +214,13 @@ impl StockJob {
                     .map_err(OdooError::Decode)?
                     .unwrap_or_default(),
                 slot,
+                lot_stock_id: m2o("lot_stock_id").map_err(OdooError::Decode)?,
+                int_type_id: m2o("int_type_id").map_err(OdooError::Decode)?,
             });
         }
         let mut rules = Vec::with_capacity(channels.len());
         let mut problems = Vec::new();
-        for ch in channels {
-            let c = &ch.config;
+        for c in channels {
             let mut mask = 0u64;
             if c.warehouses.is_empty() {
                 for w in &warehouses {
@@ -140,23 +245,53 @@ impl StockJob {
                 warehouses: mask,
                 buffer_bp: bp,
                 buffer_units: i64::from(c.buffer_units),
+                buffer_mode: c.buffer_mode,
+                buffer_rounding: inventory.percent_buffer_rounding,
                 min_qty: i64::from(c.min_qty),
                 max_qty: c.max_qty.map_or(i64::MAX, i64::from),
                 keep_last: i64::from(c.keep_last_units),
                 enabled: c.enabled,
-                ..ChannelRule::default()
             });
         }
+        let codes: Vec<String> = warehouses.iter().map(|w| w.code.clone()).collect();
+        let channel_ids: Vec<String> = channels.iter().map(|c| c.id.clone()).collect();
+        let rule_set = match inventory.resolve(&codes, &channel_ids) {
+            Ok(r) => r,
+            Err(p) => {
+                problems.extend(p);
+                RuleSet::default()
+            }
+        };
         if !problems.is_empty() {
             return Err(StockError::Config(problems.join("; ")));
         }
-        let allocator =
-            Allocator::new(policy, rules).map_err(|e| StockError::Config(e.to_string()))?;
+        let serving = rules
+            .iter()
+            .filter(|r| r.enabled)
+            .fold(0u64, |m, r| m | r.warehouses);
+        let allocator = Allocator::new(inventory.policy(), rules)
+            .map_err(|e| StockError::Config(e.to_string()))?;
+        let view = StockView::new(warehouses.clone(), inventory.cursor_overlap);
         Ok(StockJob {
             warehouses,
             allocator,
-            channel_ids: channels.iter().map(|c| c.config.id.clone()).collect(),
-            default_safety,
+            channel_ids,
+            rules: rule_set,
+            inventory: inventory.clone(),
+            serving,
+            full_requested: AtomicBool::new(false),
+            state: tokio::sync::Mutex::new(JobState {
+                view,
+                catalog: None,
+                last: Vec::new(),
+                last_full: None,
+                pending: HashMap::new(),
+                velocity: Vec::new(),
+                velocity_at: None,
+                reorder: None,
+                reorder_at: None,
+                transfers: Transfers::default(),
+            }),
         })
     }
 
@@ -168,106 +303,290 @@ impl StockJob {
         &self.allocator
     }
 
-    /// Read stock, allocate, and queue what changed. `pending` holds units per product
-    /// accepted on marketplaces that Odoo has not reserved yet.
+    pub fn channel_ids(&self) -> &[String] {
+        &self.channel_ids
+    }
+
+    /// The next recompute reads everything again (e.g. after a person fixed stock in a way
+    /// incremental reads cannot see).
+    pub fn request_full_reconcile(&self) {
+        self.full_requested.store(true, Ordering::SeqCst);
+    }
+
+    /// The view's `write_date` cursors (quants, moves), for inspection.
+    pub async fn cursors(&self) -> (Option<Timestamp>, Option<Timestamp>) {
+        self.state.lock().await.view.cursors()
+    }
+
+    fn needs_velocity(&self) -> bool {
+        self.inventory.velocity_weighting || self.inventory.propose_transfers
+    }
+
+    fn work(&self) -> Work {
+        let nc = self.channel_ids.len();
+        Work {
+            scratch: self.allocator.scratch(),
+            out: vec![Offer::default(); nc],
+            ws: vec![WarehouseStock::default(); self.warehouses.len()],
+            fixed: vec![None; nc],
+            velocity: vec![0; nc],
+        }
+    }
+
+    /// Allocate one product (table position `p`) into `w.out`.
+    fn allocate_one(
+        &self,
+        st: &JobState,
+        catalog: &Catalog,
+        p: usize,
+        w: &mut Work,
+    ) -> SkuInputSummary {
+        let product = &catalog.products()[p];
+        let cells = st.view.cells(p);
+        for (slot, c) in cells.iter().enumerate() {
+            w.ws[slot] = WarehouseStock {
+                on_hand: c.on_hand,
+                reserved: c.reserved,
+                safety: if self.rules.is_empty() {
+                    0
+                } else {
+                    self.rules.warehouse_safety(&product.sku, slot)
+                },
+            };
+        }
+        let has_fixed = self.rules.has_fixed();
+        if has_fixed {
+            for (c, f) in w.fixed.iter_mut().enumerate() {
+                *f = self.rules.fixed(&product.sku, c);
+            }
+        }
+        for (c, v) in w.velocity.iter_mut().enumerate() {
+            *v = st
+                .velocity
+                .get(c)
+                .and_then(|m| m.get(&product.id))
+                .copied()
+                .unwrap_or(0);
+        }
+        let product_safety = self.rules.product_safety(&product.sku);
+        let pending = st.pending.get(&product.id).copied().unwrap_or(0);
+        let input = SkuInput {
+            warehouses: &w.ws,
+            product_safety,
+            pending,
+            fixed: if has_fixed { &w.fixed } else { &[] },
+            velocity: &w.velocity,
+        };
+        self.allocator.allocate(&input, &mut w.scratch, &mut w.out);
+        SkuInputSummary {
+            product_safety,
+            pending,
+        }
+    }
+
+    /// Bring the stock view up to date, allocate the products that changed, queue what
+    /// differs from what the channels hold, then reorders and transfers for those products.
     pub async fn recompute(
         &self,
         odoo: &OdooClient,
         store: &Store,
-        catalog: &Catalog,
-        pending: &HashMap<i64, i64>,
+        catalog: &Arc<Catalog>,
         events: &EventBus,
     ) -> Result<RecomputeReport, StockError> {
         let started = Instant::now();
-        let nw = self.warehouses.len();
-        let product_ids: Vec<i64> = catalog.products().iter().map(|p| p.id).collect();
-        let wh_ids: Vec<i64> = self.warehouses.iter().map(|w| w.id).collect();
-        let calls_before = odoo.call_count();
-        let levels = if product_ids.is_empty() {
-            Vec::new()
-        } else {
-            odoo.stock_levels(Some(&product_ids), &wh_ids).await?
-        };
-        events.emit(SyncEvent::StockRead {
-            products: product_ids.len(),
-            warehouses: nw,
-            odoo_calls: odoo.call_count() - calls_before,
-            elapsed: started.elapsed(),
-        });
-
-        // Flat [product][warehouse] table; quantities floored on hand, reservations rounded up,
-        // so fractional stock never turns into a listed unit that does not exist.
-        let index: HashMap<i64, usize> = product_ids
-            .iter()
-            .enumerate()
-            .map(|(i, id)| (*id, i))
-            .collect();
-        let slot_of: HashMap<i64, usize> = self.warehouses.iter().map(|w| (w.id, w.slot)).collect();
-        let mut table = vec![
-            WarehouseStock {
-                safety: 0,
-                ..Default::default()
-            };
-            product_ids.len() * nw
-        ];
-        for l in &levels {
-            if let (Some(&p), Some(&w)) = (index.get(&l.product_id), slot_of.get(&l.warehouse_id)) {
-                let cell = &mut table[p * nw + w];
-                cell.on_hand += l.on_hand.floor().to_i64().unwrap_or(0);
-                cell.reserved += l.reserved.ceil().to_i64().unwrap_or(0);
-            }
-        }
-
-        // What each channel holds or has queued, to queue only real changes.
-        let mut known: Vec<HashMap<String, Decimal>> = Vec::with_capacity(self.channel_ids.len());
-        for ch in &self.channel_ids {
-            let mut m: HashMap<String, Decimal> = store
-                .acks(ch, PushKind::Stock)
-                .await?
-                .into_iter()
-                .map(|a| (a.sku, a.value))
-                .collect();
-            for row in store.outbox_rows(ch).await? {
-                if row.kind == PushKind::Stock
-                    && !matches!(row.state, crate::store::OutboxState::Sent)
-                {
-                    m.insert(row.sku, row.value);
-                }
-            }
-            known.push(m);
-        }
-
-        let version = self.next_version(store).await?;
+        let calls0 = odoo.call_count();
+        let mut guard = self.state.lock().await;
+        let st = &mut *guard;
+        let nc = self.channel_ids.len();
+        let products: Vec<i64> = catalog.products().iter().map(|p| p.id).collect();
+        let n = products.len();
+        let full = self.full_requested.swap(false, Ordering::SeqCst)
+            || st
+                .last_full
+                .is_none_or(|t| t.elapsed() >= self.inventory.full_reconcile_every);
         let mut report = RecomputeReport {
-            products: product_ids.len(),
-            version,
+            products: n,
+            full,
             ..Default::default()
         };
-        let mut scratch = self.allocator.scratch();
-        let mut out = vec![Offer::default(); self.channel_ids.len()];
-        for (i, product) in catalog.products().iter().enumerate() {
-            let sku_in = SkuInput {
-                warehouses: &table[i * nw..(i + 1) * nw],
-                product_safety: self.default_safety,
-                pending: pending.get(&product.id).copied().unwrap_or(0),
-                fixed: &[],
-                velocity: &[],
-            };
-            self.allocator.allocate(&sku_in, &mut scratch, &mut out);
-            for (c, ch) in self.channel_ids.iter().enumerate() {
-                let sku = catalog.sku_for(ch, product);
-                let value = Decimal::from(out[c].qty);
-                if known[c].get(sku) == Some(&value) {
-                    continue;
+        let mut dirty = vec![false; n];
+        let read_started = Instant::now();
+        let read_calls = odoo.call_count();
+        if full {
+            st.view.full_read(odoo, &products).await?;
+            st.last = self.load_last(store, catalog, &st.view).await?;
+            st.catalog = Some(catalog.clone());
+            st.last_full = Some(Instant::now());
+            dirty.fill(true);
+            report.read = n;
+            if let Err(e) = store.prune_sent(Timestamp::now() - PRUNE_SENT_AFTER).await {
+                tracing::warn!(error = %e, "pruning sent outbox rows failed");
+            }
+        } else {
+            let mut to_read: Vec<i64> = Vec::new();
+            if st.catalog.as_ref().is_none_or(|c| !Arc::ptr_eq(c, catalog)) {
+                let (fresh, renamed) = self.remap(st, catalog);
+                to_read.extend(fresh);
+                for p in renamed {
+                    dirty[p] = true;
                 }
-                match store
-                    .enqueue(ch, PushKind::Stock, sku, value, version)
-                    .await?
-                {
-                    EnqueueOutcome::Queued { .. } => {
-                        *report.queued.entry(ch.clone()).or_default() += 1;
+                st.catalog = Some(catalog.clone());
+            }
+            let (changed, _rows) = st.view.changed_products(odoo).await?;
+            to_read.extend(changed);
+            to_read.sort_unstable();
+            to_read.dedup();
+            st.view.reread(odoo, &to_read).await?;
+            for id in &to_read {
+                if let Some(p) = st.view.position(*id) {
+                    dirty[p] = true;
+                }
+            }
+            report.read = to_read.len();
+        }
+        events.emit(SyncEvent::StockRead {
+            products: report.read,
+            warehouses: self.warehouses.len(),
+            odoo_calls: odoo.call_count() - read_calls,
+            elapsed: read_started.elapsed(),
+        });
+
+        // Reordering rules: on full reads and every VELOCITY_REFRESH (rules a person adds in
+        // Odoo are picked up within minutes).
+        if self.inventory.reorder_enabled
+            && (full
+                || st
+                    .reorder_at
+                    .is_none_or(|t| t.elapsed() >= VELOCITY_REFRESH))
+        {
+            let slot_of = self
+                .warehouses
+                .iter()
+                .filter(|w| self.serving & (1 << w.slot) != 0)
+                .map(|w| (w.id, w.slot))
+                .collect();
+            match Reorder::load(odoo, store, &slot_of).await {
+                Ok(r) => {
+                    if !full {
+                        // New rules: their products are checked now.
+                        for id in r.products() {
+                            if st
+                                .reorder
+                                .as_ref()
+                                .is_none_or(|o| o.point(id) != r.point(id))
+                                && let Some(p) = st.view.position(id)
+                            {
+                                dirty[p] = true;
+                            }
+                        }
                     }
-                    EnqueueOutcome::Ignored(_) => {}
+                    st.reorder = Some(r);
+                    st.reorder_at = Some(Instant::now());
+                }
+                Err(e) => {
+                    tracing::warn!(error = %e, "reading reordering rules failed; keeping the previous ones");
+                    report.warnings.push(format!("reordering rules: {e}"));
+                }
+            }
+        }
+
+        // What only the daemon knows: orders Odoo has not reserved, and recent sales.
+        let pending = stock_view::pending_units(odoo, store, &self.channel_ids, catalog).await?;
+        let keys: HashSet<i64> = pending.keys().chain(st.pending.keys()).copied().collect();
+        for id in keys {
+            if pending.get(&id) != st.pending.get(&id)
+                && let Some(p) = st.view.position(id)
+            {
+                dirty[p] = true;
+            }
+        }
+        st.pending = pending;
+        if self.needs_velocity()
+            && (full
+                || st
+                    .velocity_at
+                    .is_none_or(|t| t.elapsed() >= VELOCITY_REFRESH))
+        {
+            let window = SignedDuration::try_from(self.inventory.velocity_window)
+                .unwrap_or(SignedDuration::from_hours(24 * 14));
+            match stock_view::sales_velocity(odoo, &self.channel_ids, Timestamp::now() - window)
+                .await
+            {
+                Ok(v) => {
+                    if self.inventory.velocity_weighting && v != st.velocity {
+                        for (c, m) in v.iter().enumerate() {
+                            let old = st.velocity.get(c);
+                            let ids: HashSet<i64> = m
+                                .keys()
+                                .chain(old.into_iter().flat_map(|o| o.keys()))
+                                .copied()
+                                .collect();
+                            for id in ids {
+                                if m.get(&id) != old.and_then(|o| o.get(&id))
+                                    && let Some(p) = st.view.position(id)
+                                {
+                                    dirty[p] = true;
+                                }
+                            }
+                        }
+                    }
+                    st.velocity = v;
+                    st.velocity_at = Some(Instant::now());
+                }
+                Err(e) => {
+                    // Velocity only weights the split: keep the previous figures.
+                    tracing::warn!(error = %e, "reading sales velocity failed; keeping the previous figures");
+                    report.warnings.push(format!("sales velocity: {e}"));
+                }
+            }
+        }
+
+        // Allocate what changed; queue what differs.
+        let mut work = self.work();
+        let mut changes: Vec<(usize, usize, i64)> = Vec::new();
+        let mut dirty_list = Vec::new();
+        for p in (0..n).filter(|&p| dirty[p]) {
+            dirty_list.push(p);
+            self.allocate_one(st, catalog, p, &mut work);
+            for c in 0..nc {
+                let q = work.out[c].qty;
+                if st.last[p * nc + c] != q {
+                    changes.push((p, c, q));
+                }
+            }
+        }
+        report.recomputed = dirty_list.len();
+        if !changes.is_empty() {
+            let version = next_version(store).await?;
+            report.version = version;
+            let values: Vec<Decimal> = changes.iter().map(|c| Decimal::from(c.2)).collect();
+            let items: Vec<EnqueueItem<'_>> = changes
+                .iter()
+                .zip(&values)
+                .map(|(&(p, c, _), v)| EnqueueItem {
+                    channel: &self.channel_ids[c],
+                    kind: PushKind::Stock,
+                    sku: catalog.sku_for(&self.channel_ids[c], &catalog.products()[p]),
+                    value: *v,
+                    version,
+                })
+                .collect();
+            let outcomes = store.enqueue_many(&items).await?;
+            for (&(p, c, q), outcome) in changes.iter().zip(&outcomes) {
+                match outcome {
+                    EnqueueOutcome::Queued { .. } => {
+                        st.last[p * nc + c] = q;
+                        *report
+                            .queued
+                            .entry(self.channel_ids[c].clone())
+                            .or_default() += 1;
+                    }
+                    EnqueueOutcome::Ignored(IgnoredReason::Unchanged) => {
+                        st.last[p * nc + c] = q;
+                    }
+                    EnqueueOutcome::Ignored(other) => {
+                        tracing::warn!(channel = %self.channel_ids[c], product = catalog.products()[p].id, ?other, version, "offer not queued");
+                    }
                 }
             }
         }
@@ -277,24 +596,301 @@ impl StockJob {
                 events.emit(SyncEvent::OffersQueued {
                     channel: ch.clone(),
                     changed,
-                    version,
+                    version: report.version,
                 });
             }
         }
+
+        // Reorder points and transfers of the products that changed. Their failures are
+        // reported, never allowed to stop the offers (already queued).
+        if self.inventory.reorder_enabled
+            && let Some(reorder) = st.reorder.as_mut()
+        {
+            for &p in &dirty_list {
+                let product = &catalog.products()[p];
+                if reorder.orderpoints(product.id).is_none() {
+                    continue;
+                }
+                let position = self.reorder_position(st.view.cells(p), &st.pending, product.id);
+                match reorder
+                    .check(odoo, store, product.id, &product.sku, position)
+                    .await
+                {
+                    Ok(Some(a)) => report.reorders.push(a),
+                    Ok(None) => {}
+                    Err(e) => {
+                        tracing::warn!(sku = %product.sku, error = %e, "reorder check failed; retried next round");
+                        report
+                            .warnings
+                            .push(format!("reorder {}: {e}", product.sku));
+                    }
+                }
+            }
+        }
+        if self.inventory.propose_transfers {
+            let settings = transfers::settings(
+                self.inventory.create_draft_transfers,
+                self.inventory.transfer_repeat_after,
+            );
+            let policy = TransferPolicy {
+                cover_days: self.inventory.transfer_cover_days,
+                window_days: (self.inventory.velocity_window.as_secs() / 86_400).max(1) as u32,
+                min_qty: i64::from(self.inventory.transfer_min_qty),
+            };
+            let mut need = Vec::new();
+            let mut proposals = Vec::new();
+            let mut available = vec![0i64; self.warehouses.len()];
+            for &p in &dirty_list {
+                let product = &catalog.products()[p];
+                for (c, v) in work.velocity.iter_mut().enumerate() {
+                    *v = st
+                        .velocity
+                        .get(c)
+                        .and_then(|m| m.get(&product.id))
+                        .copied()
+                        .unwrap_or(0);
+                }
+                if work.velocity.iter().all(|v| *v == 0) {
+                    continue;
+                }
+                warehouse_needs(
+                    self.allocator.rules(),
+                    &work.velocity,
+                    self.warehouses.len(),
+                    &policy,
+                    &mut need,
+                );
+                for (w, c) in st.view.cells(p).iter().enumerate() {
+                    let safety = self.rules.warehouse_safety(&product.sku, w);
+                    available[w] = (c.on_hand - c.reserved - safety).max(0);
+                }
+                propose(&available, &need, &policy, &mut proposals);
+                if proposals.is_empty() {
+                    continue;
+                }
+                match st
+                    .transfers
+                    .propose(
+                        odoo,
+                        store,
+                        &settings,
+                        product.id,
+                        &product.sku,
+                        &self.warehouses,
+                        &proposals,
+                    )
+                    .await
+                {
+                    Ok(actions) => report.transfers.extend(actions),
+                    Err(e) => report
+                        .warnings
+                        .push(format!("transfers {}: {e}", product.sku)),
+                }
+            }
+        }
+        report.odoo_calls = odoo.call_count() - calls0;
+        tracing::debug!(
+            full,
+            read = report.read,
+            recomputed = report.recomputed,
+            calls = report.odoo_calls,
+            elapsed_ms = started.elapsed().as_millis() as u64,
+            "stock recomputed"
+        );
         Ok(report)
     }
 
-    async fn next_version(&self, store: &Store) -> Result<i64, StockError> {
-        let current = store
-            .get_cursor(VERSION_CURSOR.0, VERSION_CURSOR.1)
-            .await?
-            .and_then(|c| c.value.parse::<i64>().ok())
-            .unwrap_or(0);
-        let next = current + 1;
-        store
-            .set_cursor(VERSION_CURSOR.0, VERSION_CURSOR.1, &next.to_string())
-            .await?;
-        Ok(next)
+    /// The reorder figure of a product: over the warehouses that feed channels, on hand less
+    /// reserved plus incoming, less pending orders.
+    fn reorder_position(&self, cells: &[Cell], pending: &HashMap<i64, i64>, product: i64) -> i64 {
+        let mut total = 0i64;
+        for (w, c) in cells.iter().enumerate() {
+            if self.serving & (1 << w) != 0 {
+                total += c.on_hand - c.reserved + c.incoming;
+            }
+        }
+        total - pending.get(&product).copied().unwrap_or(0)
+    }
+
+    /// Values queued or acknowledged per (product position, channel), from the store.
+    async fn load_last(
+        &self,
+        store: &Store,
+        catalog: &Catalog,
+        view: &StockView,
+    ) -> Result<Vec<i64>, StockError> {
+        let nc = self.channel_ids.len();
+        let mut last = vec![UNKNOWN; view.products().len() * nc];
+        for (c, ch) in self.channel_ids.iter().enumerate() {
+            let mut set = |sku: &str, value: Decimal| {
+                if let Some(product) = catalog.product_for(ch, sku)
+                    && catalog.sku_for(ch, product) == sku
+                    && let Some(p) = view.position(product.id)
+                {
+                    last[p * nc + c] = value.to_i64().unwrap_or(UNKNOWN);
+                }
+            };
+            for a in store.acks(ch, PushKind::Stock).await? {
+                set(&a.sku, a.value);
+            }
+            // Queued values win over acknowledged ones (they are newer).
+            for (sku, value) in store.queued_values(ch, PushKind::Stock).await? {
+                set(&sku, value);
+            }
+        }
+        Ok(last)
+    }
+
+    /// A new catalogue: carry `last` over by product id (a product whose SKU changed on a
+    /// channel starts unknown there). Returns the new products (to read) and the positions
+    /// whose SKU changed (to recompute).
+    fn remap(&self, st: &mut JobState, catalog: &Catalog) -> (Vec<i64>, Vec<usize>) {
+        let nc = self.channel_ids.len();
+        let ids: Vec<i64> = catalog.products().iter().map(|p| p.id).collect();
+        let old_view_pos: HashMap<i64, usize> = st
+            .view
+            .products()
+            .iter()
+            .enumerate()
+            .map(|(i, id)| (*id, i))
+            .collect();
+        let mut last = vec![UNKNOWN; ids.len() * nc];
+        let mut renamed = Vec::new();
+        for (p, product) in catalog.products().iter().enumerate() {
+            let Some(&old) = old_view_pos.get(&product.id) else {
+                continue;
+            };
+            let old_product = st.catalog.as_ref().and_then(|c| c.product(product.id));
+            let mut changed = false;
+            for c in 0..nc {
+                let ch = &self.channel_ids[c];
+                let same = old_product
+                    .zip(st.catalog.as_ref())
+                    .is_some_and(|(op, oc)| oc.sku_for(ch, op) == catalog.sku_for(ch, product));
+                if same {
+                    last[p * nc + c] = st.last.get(old * nc + c).copied().unwrap_or(UNKNOWN);
+                } else {
+                    changed = true;
+                }
+            }
+            if changed {
+                renamed.push(p);
+            }
+        }
+        let fresh = st.view.reindex(&ids);
+        st.last = last;
+        (fresh, renamed)
+    }
+
+    /// `allocate --dry-run`: read the stock of `skus` (every product when empty) from Odoo,
+    /// allocate them as the daemon would, and explain each (SKU, channel) of `channels`
+    /// (every channel when empty). Writes nothing.
+    pub async fn explain(
+        &self,
+        odoo: &OdooClient,
+        store: &Store,
+        catalog: &Arc<Catalog>,
+        skus: &[String],
+        channels: &[String],
+    ) -> Result<Vec<ExplainRow>, StockError> {
+        let selected: Vec<usize> = catalog
+            .products()
+            .iter()
+            .enumerate()
+            .filter(|(_, p)| {
+                skus.is_empty()
+                    || skus.iter().any(|s| {
+                        *s == p.sku
+                            || self
+                                .channel_ids
+                                .iter()
+                                .any(|ch| catalog.sku_for(ch, p) == s)
+                    })
+            })
+            .map(|(i, _)| i)
+            .collect();
+        let ids: Vec<i64> = selected.iter().map(|&i| catalog.products()[i].id).collect();
+        let mut view = StockView::new(self.warehouses.clone(), self.inventory.cursor_overlap);
+        view.full_read(odoo, &ids).await?;
+        let pending = stock_view::pending_units(odoo, store, &self.channel_ids, catalog).await?;
+        let velocity = if self.needs_velocity() {
+            let window = SignedDuration::try_from(self.inventory.velocity_window)
+                .unwrap_or(SignedDuration::from_hours(24 * 14));
+            stock_view::sales_velocity(odoo, &self.channel_ids, Timestamp::now() - window).await?
+        } else {
+            vec![HashMap::new(); self.channel_ids.len()]
+        };
+        // A catalogue of the selected products only, so positions match the view.
+        let sub = Catalog::from_products(
+            selected
+                .iter()
+                .map(|&i| catalog.products()[i].clone())
+                .collect(),
+        );
+        let st = JobState {
+            view,
+            catalog: None,
+            last: Vec::new(),
+            last_full: None,
+            pending,
+            velocity,
+            velocity_at: None,
+            reorder: None,
+            reorder_at: None,
+            transfers: Transfers::default(),
+        };
+        let mut work = self.work();
+        let mut rows = Vec::new();
+        for (p, product) in sub.products().iter().enumerate() {
+            let summary = self.allocate_one(&st, &sub, p, &mut work);
+            let cells = st.view.cells(p);
+            for (c, ch) in self.channel_ids.iter().enumerate() {
+                if !channels.is_empty() && !channels.contains(ch) {
+                    continue;
+                }
+                let rule = &self.allocator.rules()[c];
+                let mut on_hand = 0;
+                let mut reserved = 0;
+                let mut incoming = 0;
+                let mut safety = summary.product_safety;
+                for (w, cell) in cells.iter().enumerate() {
+                    if rule.warehouses & (1 << w) != 0 {
+                        on_hand += cell.on_hand;
+                        reserved += cell.reserved;
+                        incoming += cell.incoming;
+                        safety += work.ws[w].safety;
+                    }
+                }
+                let o = work.out[c];
+                let channel_sku = catalog.sku_for(ch, product).to_owned();
+                let last_pushed = store
+                    .get_ack(ch, PushKind::Stock, &channel_sku)
+                    .await?
+                    .map(|a| a.value);
+                rows.push(ExplainRow {
+                    product_id: product.id,
+                    sku: product.sku.clone(),
+                    channel: ch.clone(),
+                    channel_sku,
+                    on_hand,
+                    reserved,
+                    incoming,
+                    safety,
+                    pending: summary.pending,
+                    available: o.pool,
+                    buffer: if o.pool > 0 && rule.enabled {
+                        buffer_held(rule, o.pool - rule.keep_last)
+                    } else {
+                        0
+                    },
+                    offered: o.qty,
+                    velocity: work.velocity[c],
+                    last_pushed,
+                    reason: o.reason,
+                });
+            }
+        }
+        Ok(rows)
     }
 
     /// Drain `ch`'s stock outbox through its connector.
@@ -306,6 +902,24 @@ impl StockJob {
     ) -> Result<PushReport, StockError> {
         push_channel(ch, store, events).await
     }
+}
+
+struct SkuInputSummary {
+    product_safety: i64,
+    pending: i64,
+}
+
+async fn next_version(store: &Store) -> Result<i64, StockError> {
+    let current = store
+        .get_cursor(VERSION_CURSOR.0, VERSION_CURSOR.1)
+        .await?
+        .and_then(|c| c.value.parse::<i64>().ok())
+        .unwrap_or(0);
+    let next = current + 1;
+    store
+        .set_cursor(VERSION_CURSOR.0, VERSION_CURSOR.1, &next.to_string())
+        .await?;
+    Ok(next)
 }
 
 /// Drain one channel's stock outbox. Absolute quantities are idempotent to re-send, and the

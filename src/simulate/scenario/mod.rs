@@ -14,7 +14,7 @@ use std::path::Path;
 use jiff::Timestamp;
 use rust_decimal::Decimal;
 
-use crate::allocation::{BufferMode, ChannelRule};
+use crate::allocation::ChannelRule;
 use crate::config::{ChannelKind, Config, Schedule, format_duration};
 
 use super::policy::PolicySpec;
@@ -343,7 +343,8 @@ impl Scenario {
                 warehouses: mask,
                 buffer_bp: bp,
                 buffer_units: i64::from(cc.buffer_units),
-                buffer_mode: BufferMode::Max,
+                buffer_mode: cc.buffer_mode,
+                buffer_rounding: cfg.inventory.percent_buffer_rounding,
                 min_qty: i64::from(cc.min_qty),
                 max_qty: cc.max_qty.map_or(i64::MAX, i64::from),
                 keep_last: i64::from(cc.keep_last_units),

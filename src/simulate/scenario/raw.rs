@@ -899,6 +899,7 @@ fn validate_channel(
             buffer_bp: bp,
             buffer_units: c.buffer_units,
             buffer_mode,
+            buffer_rounding: crate::allocation::BufferRounding::Up,
             min_qty: c.min_qty,
             max_qty: c.max_qty.unwrap_or(i64::MAX),
             keep_last: c.keep_last_units,

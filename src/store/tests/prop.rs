@@ -19,6 +19,10 @@ enum Op {
         value: u8,
         older: Option<u8>,
     },
+    /// Several values in one `enqueue_many` call (same rules, one transaction per chunk).
+    EnqueueMany {
+        items: Vec<(u8, u8, Option<u8>)>,
+    },
     Claim {
         limit: u8,
     },
@@ -40,6 +44,11 @@ fn op() -> impl Strategy<Value = Op> {
     prop_oneof![
         4 => (0u8..3, 0u8..20, proptest::option::weighted(0.3, any::<u8>()))
             .prop_map(|(sku, value, older)| Op::Enqueue { sku, value, older }),
+        2 => proptest::collection::vec(
+                (0u8..3, 0u8..20, proptest::option::weighted(0.3, any::<u8>())),
+                1..6,
+            )
+            .prop_map(|items| Op::EnqueueMany { items }),
         3 => (1u8..4).prop_map(|limit| Op::Claim { limit }),
         2 => any::<u8>().prop_map(|pick| Op::Ack { pick }),
         1 => (any::<u8>(), proptest::option::of(0u8..90)).prop_map(|(pick, retry_in)| Op::Fail { pick, retry_in }),
@@ -84,6 +93,61 @@ async fn run(ops: Vec<Op>) -> std::result::Result<(), TestCaseError> {
                     let prev = m.accepted.get(&sku).map(|a| a.0).unwrap_or(0);
                     prop_assert!(version > prev, "accepted {version} after {prev}");
                     m.accepted.insert(sku, (version, value));
+                }
+            }
+            Op::EnqueueMany { items } => {
+                let mut batch = Vec::new();
+                for (sku, value, older) in items {
+                    let sku = format!("S{sku}");
+                    let newest = *m.produced.get(&sku).unwrap_or(&0);
+                    let version = match older {
+                        Some(o) if newest > 0 => 1 + i64::from(o) % newest,
+                        _ => newest + 1,
+                    };
+                    m.produced.insert(sku.clone(), newest.max(version));
+                    batch.push((sku, Decimal::from(value), version));
+                }
+                let items: Vec<EnqueueItem<'_>> = batch
+                    .iter()
+                    .map(|(sku, value, version)| EnqueueItem {
+                        channel: &ch,
+                        kind: PushKind::Stock,
+                        sku,
+                        value: *value,
+                        version: *version,
+                    })
+                    .collect();
+                let outcomes = s.enqueue_many(&items).await.unwrap();
+                prop_assert_eq!(outcomes.len(), items.len());
+                for ((sku, value, version), r) in batch.into_iter().zip(outcomes) {
+                    match r {
+                        EnqueueOutcome::Queued { id, .. } => {
+                            prop_assert!(id > 0);
+                            let prev = m.accepted.get(&sku).map(|a| a.0).unwrap_or(0);
+                            prop_assert!(version > prev, "accepted {version} after {prev}");
+                            m.accepted.insert(sku, (version, value));
+                        }
+                        EnqueueOutcome::Ignored(IgnoredReason::SupersededInBatch { by }) => {
+                            prop_assert!(by > version);
+                            let prev = m.accepted.get(&sku).map(|a| a.0).unwrap_or(0);
+                            prop_assert!(version > prev, "accepted {version} after {prev}");
+                        }
+                        EnqueueOutcome::Ignored(_) => {}
+                    }
+                }
+                // A later queued item of the same key must then be the accepted one.
+                for (sku, (version, _)) in &m.accepted {
+                    let queued: Vec<_> = s
+                        .outbox_rows(&ch)
+                        .await
+                        .unwrap()
+                        .into_iter()
+                        .filter(|r| &r.sku == sku && r.state == OutboxState::Pending)
+                        .collect();
+                    prop_assert!(queued.len() <= 1);
+                    if let Some(r) = queued.first() {
+                        prop_assert_eq!(r.version, *version);
+                    }
                 }
             }
             Op::Claim { limit } => {
@@ -199,4 +263,165 @@ proptest! {
         let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
         rt.block_on(run(ops))?;
     }
+}
+
+/// `enqueue_many` is `enqueue` in bulk: the same operations, with each run of enqueues given
+/// to one `enqueue_many` call instead, leave the same outbox and acks (ids aside).
+async fn same_as_one_by_one(ops: Vec<Op>) -> std::result::Result<(), TestCaseError> {
+    let one = Harness::sqlite().await;
+    let many = Harness::sqlite().await;
+    let mut produced: HashMap<String, i64> = HashMap::new();
+    let mut version_of = |sku: &str, older: Option<u8>| {
+        let newest = *produced.get(sku).unwrap_or(&0);
+        let v = match older {
+            Some(o) if newest > 0 => 1 + i64::from(o) % newest,
+            _ => newest + 1,
+        };
+        produced.insert(sku.to_owned(), newest.max(v));
+        v
+    };
+    for op in ops {
+        let batch: Vec<(String, Decimal, i64)> = match op {
+            Op::Enqueue { sku, value, older } => {
+                let sku = format!("S{sku}");
+                let v = version_of(&sku, older);
+                vec![(sku, Decimal::from(value), v)]
+            }
+            Op::EnqueueMany { items } => items
+                .into_iter()
+                .map(|(sku, value, older)| {
+                    let sku = format!("S{sku}");
+                    let v = version_of(&sku, older);
+                    (sku, Decimal::from(value), v)
+                })
+                .collect(),
+            Op::Claim { limit } => {
+                // Both claim the same rows (same state, same order) and acknowledge them.
+                for h in [&one, &many] {
+                    let c = h
+                        .store
+                        .claim_batch(&h.ch, PushKind::Stock, u32::from(limit), h.now())
+                        .await
+                        .unwrap();
+                    let ids: Vec<i64> = c.iter().map(|c| c.id).collect();
+                    h.store.mark_sent(&ids).await.unwrap();
+                }
+                continue;
+            }
+            _ => continue,
+        };
+        let mut single = Vec::new();
+        for (sku, value, version) in &batch {
+            single.push(
+                one.store
+                    .enqueue(&one.ch, PushKind::Stock, sku, *value, *version)
+                    .await
+                    .unwrap(),
+            );
+        }
+        let items: Vec<EnqueueItem<'_>> = batch
+            .iter()
+            .map(|(sku, value, version)| EnqueueItem {
+                channel: &many.ch,
+                kind: PushKind::Stock,
+                sku,
+                value: *value,
+                version: *version,
+            })
+            .collect();
+        let bulk = many.store.enqueue_many(&items).await.unwrap();
+        for (a, b) in single.iter().zip(&bulk) {
+            let same = match (a, b) {
+                (
+                    EnqueueOutcome::Queued { superseded: x, .. },
+                    EnqueueOutcome::Queued { superseded: y, .. },
+                ) => x == y,
+                (
+                    EnqueueOutcome::Queued { .. },
+                    EnqueueOutcome::Ignored(IgnoredReason::SupersededInBatch { .. }),
+                ) => true,
+                (EnqueueOutcome::Ignored(x), EnqueueOutcome::Ignored(y)) => x == y,
+                _ => false,
+            };
+            prop_assert!(same, "one by one {a:?}, in bulk {b:?} ({batch:?})");
+        }
+    }
+    let picture = |h: &Harness| {
+        let h_store = h.store.clone();
+        let ch = h.ch.clone();
+        async move {
+            let mut rows: Vec<(String, Decimal, i64, String)> = h_store
+                .outbox_rows(&ch)
+                .await
+                .unwrap()
+                .into_iter()
+                .map(|r| (r.sku, r.value, r.version, r.state.as_str().to_owned()))
+                .collect();
+            rows.sort();
+            let acks: Vec<(String, Decimal, i64)> = h_store
+                .acks(&ch, PushKind::Stock)
+                .await
+                .unwrap()
+                .into_iter()
+                .map(|a| (a.sku, a.value, a.version))
+                .collect();
+            (rows, acks)
+        }
+    };
+    prop_assert_eq!(picture(&one).await, picture(&many).await);
+    Ok(())
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 32, ..ProptestConfig::default() })]
+    #[test]
+    fn enqueue_many_is_enqueue_in_bulk(ops in proptest::collection::vec(op(), 1..40)) {
+        let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+        rt.block_on(same_as_one_by_one(ops))?;
+    }
+}
+
+/// Larger than one chunk: every item gets an outcome, in order, and the rows are all there.
+#[tokio::test]
+async fn enqueue_many_spans_chunks() {
+    let h = Harness::sqlite().await;
+    let skus: Vec<String> = (0..1234).map(|i| format!("SKU-{i:05}")).collect();
+    let items: Vec<EnqueueItem<'_>> = skus
+        .iter()
+        .enumerate()
+        .map(|(i, sku)| EnqueueItem {
+            channel: &h.ch,
+            kind: PushKind::Stock,
+            sku,
+            value: Decimal::from(i as i64),
+            version: 1,
+        })
+        .collect();
+    let out = h.store.enqueue_many(&items).await.unwrap();
+    assert_eq!(out.len(), 1234);
+    assert!(out.iter().all(|o| matches!(
+        o,
+        EnqueueOutcome::Queued {
+            superseded: None,
+            ..
+        }
+    )));
+    let rows = h.store.outbox_rows(&h.ch).await.unwrap();
+    assert_eq!(rows.len(), 1234);
+    assert_eq!(rows[1000].sku, "SKU-01000");
+    assert_eq!(rows[1000].value, Decimal::from(1000));
+    // Again with the same values and a newer version: every unsent row is superseded.
+    let again: Vec<EnqueueItem<'_>> = items
+        .iter()
+        .map(|i| EnqueueItem { version: 2, ..*i })
+        .collect();
+    let out = h.store.enqueue_many(&again).await.unwrap();
+    assert!(out.iter().all(|o| matches!(
+        o,
+        EnqueueOutcome::Queued {
+            superseded: Some(1),
+            ..
+        }
+    )));
+    assert_eq!(h.store.outbox_rows(&h.ch).await.unwrap().len(), 1234);
 }
