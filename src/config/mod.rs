@@ -17,6 +17,7 @@
 //! `config.example.toml` at the repository root documents every key and its default; the
 //! defaults themselves live once, in [`raw`].
 
+pub mod fulfilment;
 mod raw;
 pub mod schedule;
 #[cfg(test)]
@@ -32,6 +33,7 @@ pub use channels_core::secret::SecretRef;
 use rust_decimal::Decimal;
 pub use schedule::{Schedule, ScheduleError, format_duration, parse_duration};
 
+pub use fulfilment::{ChannelFulfilment, FulfilmentConfig, ReturnPolicy};
 pub use raw::DEFAULT_STORE_URL;
 use raw::{RawChannel, RawConfig};
 
@@ -53,6 +55,8 @@ pub struct Config {
     pub server: ServerConfig,
     pub log: LogConfig,
     pub inventory: InventoryConfig,
+    /// Orders back to the channels (`[fulfilment]`).
+    pub fulfilment: FulfilmentConfig,
     pub channels: Vec<ChannelConfig>,
     /// Findings that do not stop the daemon (inline secrets, no channels…), each with its key
     /// path; `check` and `config validate` print them, `run` logs them.
@@ -227,6 +231,8 @@ pub struct ChannelConfig {
     /// The connector's secrets by name (`token`, `client_secret`, …), each by reference;
     /// resolved when the connector is built so that rotation needs no restart.
     pub secrets: std::collections::BTreeMap<String, SecretRef>,
+    /// Shipments, cancellations and returns on this channel (`[channels.fulfilment]`).
+    pub fulfilment: ChannelFulfilment,
 }
 
 impl ChannelConfig {
@@ -693,6 +699,7 @@ fn validate(raw: RawConfig, env: &LoadEnv, p: &mut Problems<'_>) -> Option<Confi
     let server = validate_server(raw.server, p);
     let log = validate_log(raw.log, p);
     let inventory = validate_inventory(raw.inventory, p);
+    let fulfilment = fulfilment::validate(raw.fulfilment, p);
     let channels = validate_channels(raw.channels, p);
     Some(Config {
         odoo: odoo?,
@@ -700,6 +707,7 @@ fn validate(raw: RawConfig, env: &LoadEnv, p: &mut Problems<'_>) -> Option<Confi
         server: server?,
         log: log?,
         inventory: inventory?,
+        fulfilment: fulfilment?,
         channels: channels?,
         warnings: Vec::new(),
         source: None,
@@ -1129,6 +1137,7 @@ fn validate_channel(
         raw.order_schedule,
         kind.as_ref().map(default_order_schedule),
     );
+    let fulfilment = fulfilment::validate_channel(raw.fulfilment, base, p);
     if !(wh_ok && pct_ok) {
         return None;
     }
@@ -1148,6 +1157,7 @@ fn validate_channel(
         order_schedule: order_schedule?,
         secrets: raw.secrets,
         connection: raw.connection,
+        fulfilment: fulfilment?,
     })
 }
 
