@@ -397,3 +397,49 @@ async fn a_scrap_order_moves_stock_to_the_scrap_location_or_answers_the_wizard()
     let on_hand = h.read("product.product", &[p], &["qty_available"]).unwrap();
     assert_eq!(on_hand[0]["qty_available"], 1.0);
 }
+
+fn reserved(h: &SandboxHandle, p: i64) -> f64 {
+    h.search_read(
+        "stock.quant",
+        json!([["product_id", "=", p], ["location_id", "=", 5]]),
+        &["reserved_quantity"],
+    )
+    .unwrap()
+    .iter()
+    .map(|q| q["reserved_quantity"].as_f64().unwrap())
+    .sum()
+}
+
+#[tokio::test]
+async fn lowering_a_confirmed_line_lowers_its_delivery_and_reservation() {
+    let sb = sandbox().await;
+    let h = sb.handle();
+    let p = product(&h, "QTY-1", 10.0);
+    let (so, pk) = order(&h, &[(p, 3.0)]);
+    assert_eq!(reserved(&h, p), 3.0);
+    let sol = h
+        .search_read("sale.order.line", json!([["order_id", "=", so]]), &["id"])
+        .unwrap()[0]["id"]
+        .as_i64()
+        .unwrap();
+    h.write("sale.order.line", &[sol], json!({"product_uom_qty": 2.0}))
+        .unwrap();
+    let m = &moves(&h, pk)[0];
+    assert_eq!(m["product_uom_qty"], 2.0);
+    assert_eq!(m["quantity"], 2.0, "reserved again for the new demand");
+    assert_eq!(reserved(&h, p), 2.0);
+    // Up again: the open move takes the extra demand.
+    h.write("sale.order.line", &[sol], json!({"product_uom_qty": 4.0}))
+        .unwrap();
+    assert_eq!(moves(&h, pk)[0]["product_uom_qty"], 4.0);
+    assert_eq!(reserved(&h, p), 4.0);
+    // Down to nothing to ship: the move is cancelled and nothing stays reserved.
+    h.write("sale.order.line", &[sol], json!({"product_uom_qty": 0.0}))
+        .unwrap();
+    assert_eq!(moves(&h, pk)[0]["state"], "cancel");
+    assert_eq!(reserved(&h, p), 0.0);
+    assert_eq!(
+        h.read("stock.picking", &[pk], &["state"]).unwrap()[0]["state"],
+        "cancel"
+    );
+}

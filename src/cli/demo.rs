@@ -307,6 +307,12 @@ async fn print_events(mut rx: tokio::sync::broadcast::Receiver<SyncEvent>, t0: I
                 reason,
                 ..
             } => line("HELD", format!("{channel} {external_ref}: {reason}")),
+            SyncEvent::AfterSale {
+                channel,
+                kind,
+                external_id,
+                detail,
+            } => line(kind, format!("{channel} {external_id}: {detail}")),
             SyncEvent::Progress {
                 channel,
                 job,

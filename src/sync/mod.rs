@@ -5,6 +5,9 @@
 //! engine.rs     the tasks and their pace: orders per channel, one stock recompute, push per channel
 //! stock.rs      Odoo stock → allocator → outbox → connector, acknowledged per SKU and version
 //! orders.rs     connector → inbox (raw payloads) → sale.order, exactly once
+//! fulfilment.rs orders back to the channels: the outbound round, shipments of done deliveries
+//! cancellations.rs  marketplace cancels → Odoo, Odoo cancels → marketplace, once each
+//! returns.rs    marketplace returns → Odoo returns, scrap and credit notes, once each
 //! catalog.rs    SKU ↔ product (default_code, or the addon's bindings)
 //! channels.rs   [[channels]] → connectors through the registry (secrets resolved here)
 //! odoo_log.rs   sync runs, quarantine and notes shown in Odoo (addon-aware)
@@ -14,12 +17,15 @@
 //!
 //! See ARCHITECTURE.md, "Sync jobs".
 
+pub mod cancellations;
 pub mod catalog;
 pub mod channels;
 pub mod engine;
 pub mod events;
+pub mod fulfilment;
 pub mod odoo_log;
 pub mod orders;
+pub mod returns;
 pub mod stock;
 pub mod webhooks;
 

@@ -10,6 +10,7 @@ pub mod mail;
 pub mod purchase;
 pub mod reversal;
 pub mod sale;
+pub mod sale_qty;
 pub mod scrap;
 pub mod stock;
 
@@ -227,6 +228,9 @@ pub fn after_write(
                 if let Some(o) = env.get_id("sale.order.line", id, "order_id") {
                     sale::recompute_order(env, o)?;
                 }
+            }
+            if vals.contains_key("product_uom_qty") {
+                sale_qty::after_quantity_write(env, ids)?;
             }
         }
         "sale.order" if vals.contains_key("order_line") || vals.contains_key("pricelist_id") => {
