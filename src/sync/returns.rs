@@ -140,7 +140,9 @@ async fn pull(ctx: &Ctx<'_>) -> Result<(), OutboundError> {
     Ok(())
 }
 
-/// Quarantine a staged return and show it in Odoo (on the order when there is one).
+/// Quarantine a staged return and show it in Odoo (on the order when there is one). Returns
+/// where Odoo shows it: the order's own chatter without the addon, the addon's quarantine
+/// model with it (`None` when it was already held, or Odoo could not be told).
 async fn hold_row(
     ctx: &Ctx<'_>,
     inbox_id: i64,
@@ -148,11 +150,11 @@ async fn hold_row(
     reason: &str,
     payload: &str,
     record: Option<(&str, i64)>,
-) -> Result<(), OutboundError> {
+) -> Result<Option<(String, i64)>, OutboundError> {
     let Some(qid) = ctx.store.inbox_quarantine(inbox_id, reason).await? else {
-        return Ok(());
+        return Ok(None);
     };
-    if let Some((model, id)) = ctx
+    let place = ctx
         .log
         .quarantine(&QuarantineNote {
             daemon_id: qid,
@@ -163,12 +165,12 @@ async fn hold_row(
             payload,
             record,
         })
-        .await
-    {
-        ctx.store.set_quarantine_odoo(qid, &model, id).await?;
+        .await;
+    if let Some((model, id)) = &place {
+        ctx.store.set_quarantine_odoo(qid, model, *id).await?;
     }
     ctx.emit("held", external_ref, reason.to_owned());
-    Ok(())
+    Ok(place)
 }
 
 enum Outcome {
@@ -206,7 +208,7 @@ async fn process(ctx: &Ctx<'_>, report: &mut OutboundReport) -> Result<(), Outbo
                 ctx.store.inbox_done(item.id, None).await?;
             }
             Ok(Outcome::Held(reason, so)) => {
-                hold_row(
+                let place = hold_row(
                     ctx,
                     item.id,
                     &r.external_id,
@@ -215,7 +217,11 @@ async fn process(ctx: &Ctx<'_>, report: &mut OutboundReport) -> Result<(), Outbo
                     so.map(|id| ("sale.order", id)),
                 )
                 .await?;
-                if let Some(so) = so {
+                // With the addon the quarantine is its own record: the order's chatter gets a
+                // pointer too, so that whoever opens the order sees it (once).
+                let on_order =
+                    matches!(&place, Some((m, id)) if m == "sale.order" && Some(*id) == so);
+                if let Some(so) = so.filter(|_| !on_order) {
                     ctx.note_once(
                         &format!("note:return-held:{}:{}", ctx.id(), r.external_id),
                         "sale.order",
