@@ -863,3 +863,145 @@ async fn odoo_writes_nothing_when_nothing_happened() {
     );
     assert_eq!(w.emb.market.counters().writes_total(), market_writes);
 }
+
+// ---------------------------------------------------------------------------------------------
+// The real connectors, through the same trait
+// ---------------------------------------------------------------------------------------------
+
+/// An order of `channel` (marketplace id `ext`) in Odoo as the import leaves it, confirmed:
+/// (sale order, delivery).
+fn bound_order(w: &World, channel: &str, ext: &str, qty: f64) -> (i64, i64) {
+    let (product, _) = first(w);
+    let h = h(w);
+    let partner = h
+        .create("res.partner", json!({"name": "Jane Doe"}))
+        .unwrap();
+    let so = h
+        .create(
+            "sale.order",
+            json!({"partner_id": partner, "client_order_ref": format!("{channel}:{ext}"),
+                   "order_line": [[0, 0, {"product_id": product, "product_uom_qty": qty}]]}),
+        )
+        .unwrap();
+    h.call("sale.order", "action_confirm", json!([[so]]), json!({}))
+        .unwrap();
+    let pk = h.read("sale.order", &[so], &["picking_ids"]).unwrap()[0]["picking_ids"][0]
+        .as_i64()
+        .unwrap();
+    (so, pk)
+}
+
+fn handle(
+    w: &World,
+    id: &str,
+    kind: &str,
+    channel: Arc<dyn channels_core::Channel>,
+) -> ChannelHandle {
+    let cfg = Config::from_toml_str(&format!(
+        "{}\n[[channels]]\nid = \"{id}\"\nkind = \"{kind}\"\n[channels.fulfilment]\ncarriers = {{ \"Standard delivery\" = \"USPS\" }}\n",
+        w.emb.config_toml("sqlite:///unused.db")
+    ))
+    .unwrap();
+    ChannelHandle {
+        id: ChannelId::new(id).unwrap(),
+        config: cfg.channel(id).unwrap().clone(),
+        channel,
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn shopify_fulfils_and_cancels_and_amazon_confirms_the_shipment_once_each() {
+    use channel_shopify::sandbox as shopify;
+    let w = world("").await;
+
+    // Shopify: fulfillmentCreate with the tracking number, once; orderCancel with a reason.
+    let shop_sb = shopify::ShopifySandbox::start(Default::default())
+        .await
+        .unwrap();
+    shop_sb.add_product(SKU, "Catalog Product 000001", Decimal::new(1999, 2), 10);
+    let shop_ext = shop_sb
+        .create_order(shopify::NewOrder {
+            lines: vec![shopify::NewLine::sku(SKU, 2)],
+            ..Default::default()
+        })
+        .unwrap();
+    let shp = handle(
+        &w,
+        "shp",
+        "shopify",
+        Arc::new(
+            channel_shopify::ShopifyChannel::new(
+                ChannelId::new("shp").unwrap(),
+                shop_sb.connector_config(),
+            )
+            .unwrap(),
+        ),
+    );
+    // Amazon: confirmShipment with the mapped carrier, once.
+    let amz_sb = channel_amazon::sandbox::AmazonSandbox::start(Default::default())
+        .await
+        .unwrap();
+    let amz_ext = amz_sb
+        .create_order(channel_amazon::sandbox::NewOrder {
+            items: vec![channel_amazon::sandbox::NewItem {
+                sku: SKU.into(),
+                quantity: 1,
+                ..Default::default()
+            }],
+            ..Default::default()
+        })
+        .unwrap();
+    let amz = handle(
+        &w,
+        "amz",
+        "amazon",
+        Arc::new(
+            AmazonChannel::new(ChannelId::new("amz").unwrap(), amz_sb.amazon_config()).unwrap(),
+        ),
+    );
+    let (engine, _) = engine(&w.config, w.store.clone(), vec![shp.clone(), amz.clone()]).await;
+
+    let (_, shop_pk) = bound_order(&w, "shp", &shop_ext.to_string(), 2.0);
+    ship(&w, shop_pk, Some("1ZSHOPIFY0001"), None);
+    let (_, amz_pk) = bound_order(&w, "amz", &amz_ext, 1.0);
+    ship(&w, amz_pk, Some("1ZAMAZON0001"), None);
+    for _ in 0..2 {
+        for ch in [&shp, &amz] {
+            let r = engine.outbound_round(ch).await.unwrap();
+            assert!(r.errors.is_empty(), "{}: {:?}", ch.id, r.errors);
+        }
+    }
+    let o = shop_sb.order(shop_ext).unwrap();
+    assert_eq!(o.fulfillments.len(), 1, "{:?}", o.fulfillments);
+    assert_eq!(
+        o.fulfillments[0].tracking[0].number.as_deref(),
+        Some("1ZSHOPIFY0001")
+    );
+    assert_eq!(shop_sb.counters().write("fulfillmentCreate"), 1);
+    assert_eq!(
+        amz_sb.counters().writes.get("confirmShipment").copied(),
+        Some(1),
+        "{:?}",
+        amz_sb.counters().writes
+    );
+    let (amz_order, _) = amz_sb.order(&amz_ext).unwrap();
+    assert_eq!(amz_order["OrderStatus"], "Shipped");
+
+    // An Odoo cancel of another Shopify order reaches Shopify, once.
+    let shop_ext2 = shop_sb
+        .create_order(shopify::NewOrder {
+            lines: vec![shopify::NewLine::sku(SKU, 1)],
+            ..Default::default()
+        })
+        .unwrap();
+    let (so2, _) = bound_order(&w, "shp", &shop_ext2.to_string(), 1.0);
+    h(&w)
+        .call("sale.order", "action_cancel", json!([[so2]]), json!({}))
+        .unwrap();
+    for _ in 0..2 {
+        let r = engine.outbound_round(&shp).await.unwrap();
+        assert!(r.errors.is_empty(), "{:?}", r.errors);
+    }
+    assert!(shop_sb.order(shop_ext2).unwrap().cancelled_at.is_some());
+    assert_eq!(shop_sb.counters().write("orderCancel"), 1);
+}
