@@ -28,6 +28,7 @@
 //! any instant and the file stays consistent (see the crash test).
 
 mod outbox;
+mod pending;
 mod scan;
 #[cfg(test)]
 mod tests;
@@ -48,6 +49,7 @@ pub use outbox::{
     ClaimedItem, EnqueueOutcome, FailOutcome, IgnoredReason, MarkSent, OutboxCounts, OutboxRow,
     OutboxState,
 };
+pub use pending::InFlight;
 pub use scan::InboxEntry;
 
 static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");

@@ -82,3 +82,43 @@ pub fn build_all(config: &Config, registry: &Registry) -> Result<Vec<ChannelHand
         Err(problems)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use secrecy::SecretString;
+
+    /// Every `[[channels]]` of `config.example.toml` is accepted by its own connector: the
+    /// example is what merchants copy, and a connection key the connector does not know (its
+    /// tables deny unknown fields) would only show at their first start.
+    #[test]
+    fn every_example_channel_builds_with_its_connector() {
+        let text =
+            std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/config.example.toml"))
+                .unwrap();
+        let config = Config::from_toml_str(&text).unwrap();
+        let registry = registry();
+        let mut built = Vec::new();
+        for ch in &config.channels {
+            let mut secrets = ConnectorSecrets::new();
+            for name in ch.secrets.keys() {
+                secrets.insert(name.clone(), SecretString::from("example".to_string()));
+            }
+            let connection = serde_json::to_value(&ch.connection).unwrap();
+            let id = ChannelId::new(&ch.id).unwrap();
+            if let Err(e) = registry.build(id, &ch.kind, &connection, &secrets) {
+                panic!(
+                    "channel `{}` ({}) of config.example.toml: {e}",
+                    ch.id, ch.kind
+                );
+            }
+            built.push(ch.kind.to_string());
+        }
+        for kind in ["shopify", "amazon"] {
+            assert!(
+                built.iter().any(|k| k == kind),
+                "config.example.toml shows no {kind} channel"
+            );
+        }
+    }
+}

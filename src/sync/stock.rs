@@ -13,7 +13,7 @@
 use std::collections::HashMap;
 use std::time::Instant;
 
-use channels_core::{PushOutcome, StockUpdate};
+use channels_core::{PendingHandle, PushOutcome, StockUpdate};
 use jiff::{SignedDuration, Timestamp};
 use rust_decimal::Decimal;
 use rust_decimal::prelude::ToPrimitive;
@@ -310,7 +310,9 @@ impl StockJob {
 
 /// Drain one channel's stock outbox. Absolute quantities are idempotent to re-send, and the
 /// outbox never hands out an older version after a newer one; an outcome the connector could
-/// not establish goes back to the queue rather than being assumed.
+/// not establish goes back to the queue rather than being assumed. Rows an earlier round left
+/// waiting on an asynchronous channel (a feed) are settled first, so that a key whose feed has
+/// finished can take its next value in the same round.
 pub async fn push_channel(
     ch: &ChannelHandle,
     store: &Store,
@@ -319,6 +321,7 @@ pub async fn push_channel(
     let started = Instant::now();
     let id = ch.config.id.as_str();
     let mut report = PushReport::default();
+    poll_in_flight(ch, store, &mut report).await?;
     loop {
         let batch = store
             .claim_batch(id, PushKind::Stock, PUSH_BATCH, Timestamp::now())
@@ -336,9 +339,9 @@ pub async fn push_channel(
                 location: None,
             })
             .collect();
-        let by_key: HashMap<(String, u64), i64> = batch
+        let rows: HashMap<(String, u64), (i64, i64)> = batch
             .iter()
-            .map(|it| ((it.sku.clone(), it.version as u64), it.id))
+            .map(|it| ((it.sku.clone(), it.version as u64), (it.id, it.attempts)))
             .collect();
         report.calls += 1;
         let outcomes = match ch.channel.push_stock(&updates).await {
@@ -354,70 +357,8 @@ pub async fn push_channel(
                 break;
             }
         };
-        let mut sent = Vec::new();
-        for outcome in &outcomes {
-            let key = match outcome {
-                PushOutcome::Applied { sku, version, .. }
-                | PushOutcome::Pending { sku, version, .. }
-                | PushOutcome::Conflict { sku, version, .. }
-                | PushOutcome::Rejected { sku, version, .. }
-                | PushOutcome::Unknown { sku, version, .. } => (sku.clone(), *version),
-            };
-            let Some(&row) = by_key.get(&key) else {
-                tracing::warn!(channel = id, sku = %key.0, "connector answered for a SKU it was not sent");
-                continue;
-            };
-            let attempts = batch.iter().find(|b| b.id == row).map_or(1, |b| b.attempts);
-            match outcome {
-                PushOutcome::Applied { .. } => {
-                    sent.push(row);
-                    report.applied += 1;
-                }
-                PushOutcome::Rejected {
-                    reason, retryable, ..
-                } => {
-                    report.rejected += 1;
-                    report.errors.push(format!("{}: {reason}", key.0));
-                    store
-                        .mark_failed(row, reason, retry_at(*retryable, attempts))
-                        .await?;
-                }
-                PushOutcome::Conflict { .. } => {
-                    // The channel changed underneath (a sale): recompute before sending again.
-                    report.conflicts += 1;
-                    store
-                        .mark_failed(row, "compare-and-set conflict", retry_at(true, attempts))
-                        .await?;
-                }
-                PushOutcome::Unknown { reason, .. } => {
-                    report
-                        .errors
-                        .push(format!("{}: outcome unknown: {reason}", key.0));
-                    store
-                        .mark_failed(row, reason, retry_at(true, attempts))
-                        .await?;
-                }
-                PushOutcome::Pending { .. } => {
-                    // Accepted for asynchronous processing: left in flight; the lease brings it
-                    // back if no acknowledgement arrives (see ARCHITECTURE.md, "Stock push").
-                    report.pending += 1;
-                }
-            }
-        }
+        let answered = settle(id, store, &rows, &outcomes, &mut report).await?;
         // Rows the connector did not answer for go back to the queue.
-        let answered: std::collections::HashSet<i64> = outcomes
-            .iter()
-            .filter_map(|o| {
-                let (sku, version) = match o {
-                    PushOutcome::Applied { sku, version, .. }
-                    | PushOutcome::Pending { sku, version, .. }
-                    | PushOutcome::Conflict { sku, version, .. }
-                    | PushOutcome::Rejected { sku, version, .. }
-                    | PushOutcome::Unknown { sku, version, .. } => (sku, version),
-                };
-                by_key.get(&(sku.clone(), *version)).copied()
-            })
-            .collect();
         for it in &batch {
             if !answered.contains(&it.id) {
                 match store
@@ -432,9 +373,6 @@ pub async fn push_channel(
                     other => tracing::debug!(?other, "unanswered row"),
                 }
             }
-        }
-        if !sent.is_empty() {
-            store.mark_sent(&sent).await?;
         }
         if batch.len() < PUSH_BATCH as usize {
             break;
@@ -452,6 +390,107 @@ pub async fn push_channel(
         });
     }
     Ok(report)
+}
+
+/// How long a row accepted for asynchronous processing stays in flight before it is sent
+/// again: Amazon processes a listings feed in minutes, rarely more than a quarter of an hour.
+const PENDING_LEASE: SignedDuration = SignedDuration::from_hours(1);
+
+/// Ask the channel about the rows it accepted earlier; settle those it has finished. A
+/// channel that cannot be polled, or fails to answer, leaves them in flight until the lease.
+async fn poll_in_flight(
+    ch: &ChannelHandle,
+    store: &Store,
+    report: &mut PushReport,
+) -> Result<(), StockError> {
+    let id = ch.config.id.as_str();
+    let waiting = store.in_flight(id, PushKind::Stock).await?;
+    if waiting.is_empty() {
+        return Ok(());
+    }
+    let handles: Vec<PendingHandle> = waiting
+        .iter()
+        .map(|w| PendingHandle(w.handle.clone()))
+        .collect();
+    report.calls += 1;
+    let outcomes = match ch.channel.poll_pending(&handles).await {
+        Ok(o) => o,
+        Err(e) => {
+            tracing::warn!(channel = id, error = %e, waiting = waiting.len(), "could not poll accepted pushes; they stay in flight");
+            report.errors.push(format!("poll: {e}"));
+            return Ok(());
+        }
+    };
+    let rows: HashMap<(String, u64), (i64, i64)> = waiting
+        .iter()
+        .map(|w| ((w.sku.clone(), w.version as u64), (w.id, w.attempts)))
+        .collect();
+    settle(id, store, &rows, &outcomes, report).await?;
+    Ok(())
+}
+
+/// Apply a connector's per-item answers to the outbox rows they belong to (by SKU and
+/// version); returns the rows answered for. `Pending` keeps a row in flight with its handle.
+async fn settle(
+    channel: &str,
+    store: &Store,
+    rows: &HashMap<(String, u64), (i64, i64)>,
+    outcomes: &[PushOutcome],
+    report: &mut PushReport,
+) -> Result<std::collections::HashSet<i64>, StockError> {
+    let mut answered = std::collections::HashSet::new();
+    let mut sent = Vec::new();
+    for outcome in outcomes {
+        let key = (outcome.sku().to_owned(), outcome.version());
+        let Some(&(row, attempts)) = rows.get(&key) else {
+            tracing::warn!(channel, sku = %key.0, "connector answered for a SKU it was not sent");
+            continue;
+        };
+        answered.insert(row);
+        match outcome {
+            PushOutcome::Applied { .. } => {
+                sent.push(row);
+                report.applied += 1;
+            }
+            PushOutcome::Rejected {
+                reason, retryable, ..
+            } => {
+                report.rejected += 1;
+                report.errors.push(format!("{}: {reason}", key.0));
+                store
+                    .mark_failed(row, reason, retry_at(*retryable, attempts))
+                    .await?;
+            }
+            PushOutcome::Conflict { .. } => {
+                // The channel changed underneath (a sale): recompute before sending again.
+                report.conflicts += 1;
+                store
+                    .mark_failed(row, "compare-and-set conflict", retry_at(true, attempts))
+                    .await?;
+            }
+            PushOutcome::Unknown { reason, .. } => {
+                report
+                    .errors
+                    .push(format!("{}: outcome unknown: {reason}", key.0));
+                store
+                    .mark_failed(row, reason, retry_at(true, attempts))
+                    .await?;
+            }
+            PushOutcome::Pending { handle, .. } => {
+                // Accepted for asynchronous processing: in flight, with the handle to poll,
+                // until the channel settles it (see ARCHITECTURE.md, "Stock push").
+                report.pending += 1;
+                let until = Timestamp::now()
+                    .checked_add(PENDING_LEASE)
+                    .unwrap_or_else(|_| Timestamp::now());
+                store.mark_pending(row, &handle.0, until).await?;
+            }
+        }
+    }
+    if !sent.is_empty() {
+        store.mark_sent(&sent).await?;
+    }
+    Ok(answered)
 }
 
 /// When to try a failed row again: soon for transient trouble (backing off with attempts),

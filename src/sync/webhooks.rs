@@ -40,9 +40,15 @@ impl WebhookSink for ChannelWebhooks {
         let Some(ch) = engine.channel(&req.channel) else {
             return Err(WebhookError::UnknownChannel(req.channel));
         };
-        ch.channel
-            .verify_webhook(&req.headers, &req.body)
-            .map_err(|e| match e {
+        match ch.channel.verify_webhook(&req.headers, &req.body) {
+            // Authentic and already handled: say so, or the marketplace keeps retrying.
+            Err(ChannelWebhookError::Duplicate(id)) => {
+                tracing::debug!(channel = %req.channel, delivery = %id, "duplicate webhook delivery");
+                return Ok(WebhookReply::accepted());
+            }
+            r => r,
+        }
+        .map_err(|e| match e {
                 ChannelWebhookError::Malformed(m) => WebhookError::BadRequest(m),
                 ChannelWebhookError::Unsupported => {
                     WebhookError::UnknownChannel(format!("{} (takes no webhooks)", req.channel))

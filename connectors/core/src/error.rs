@@ -174,6 +174,11 @@ pub enum WebhookError {
     Malformed(String),
     #[error("webhooks are not supported by this channel")]
     Unsupported,
+    /// Authentic, but already received (the marketplace retries a delivery whose answer it
+    /// did not see). Answer 2xx and do nothing: a refusal would make the marketplace retry
+    /// again and, as Shopify does after repeated failures, drop the subscription.
+    #[error("delivery {0} already received")]
+    Duplicate(String),
 }
 
 #[cfg(test)]

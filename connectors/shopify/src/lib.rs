@@ -2206,14 +2206,14 @@ impl Channel for ShopifyChannel {
             if self.seen_webhooks.insert_new(id) {
                 Ok(())
             } else {
-                Err(WebhookError::InvalidHeader(webhooks::WEBHOOK_ID))
+                Err(WebhookError::Duplicate(id.to_owned()))
             }
         });
         if let Err(e) = &r {
+            // A duplicate is refused like the rest (nothing is done with it) but reported as
+            // `Duplicate`, so the daemon answers 200 and Shopify stops retrying it.
             let reason = match e {
-                WebhookError::InvalidHeader(h) if *h == webhooks::WEBHOOK_ID => {
-                    "replayed webhook id".to_string()
-                }
+                WebhookError::Duplicate(_) => "replayed webhook id".to_string(),
                 other => other.to_string(),
             };
             tracing::warn!(

@@ -1047,6 +1047,12 @@ async fn forged_replayed_stale_foreign_or_oversized_webhooks_are_rejected_and_lo
     for (what, r) in &results[1..] {
         assert!(r.is_err(), "{what} was accepted");
     }
+    assert_eq!(
+        results[1].1,
+        Err(WebhookError::Duplicate(
+            genuine.header("x-shopify-webhook-id").unwrap().to_string()
+        ))
+    );
     assert_eq!(results[2].1, Err(WebhookError::BadSignature));
     assert_eq!(results[3].1, Err(WebhookError::BadSignature));
     assert!(matches!(results[4].1, Err(WebhookError::Stale { .. })));
