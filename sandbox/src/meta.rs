@@ -350,8 +350,20 @@ pub fn meta(model: &str) -> ModelMeta {
             transient: true,
             ..BASE
         },
-        "confirm.stock.sms" => ModelMeta {
-            transient: true,
+        "confirm.stock.sms" | "stock.backorder.confirmation" | "account.move.reversal" => {
+            ModelMeta {
+                transient: true,
+                ..BASE
+            }
+        }
+        "stock.scrap" => ModelMeta {
+            order: "id desc",
+            defaults: &[
+                ("state", Str("draft")),
+                ("company_id", Int(1)),
+                ("should_replenish", Bool(false)),
+            ],
+            inverses: &[("move_ids", "scrap_id")],
             ..BASE
         },
         "sale.order" => ModelMeta {

@@ -38,6 +38,7 @@ const VALUE_CHECKED_SCENARIOS: &[&str] = &[
 const REQUIRED_SCENARIOS: &[&str] = &[
     "01_stock_view",
     "02_order_lifecycle",
+    "04_cancel_and_return",
     "05_incremental_cursor",
     "07_errors_in_context",
 ];

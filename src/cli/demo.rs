@@ -154,7 +154,37 @@ pub async fn run(args: &DemoArgs) -> Result<(), SeamError> {
     engine.cycle().await;
     settle().await;
 
-    // 3. An unchanged cycle: nothing to import, nothing to push.
+    // 3. The warehouse ships an order in Odoo: the shipment goes back to the marketplace, once.
+    match ship_one(&emb) {
+        Ok(Some((picking, external))) => {
+            say(
+                "odoo",
+                &format!(
+                    "the warehouse validates {picking} (order {external}) with tracking {DEMO_TRACKING}"
+                ),
+            );
+            engine.cycle().await;
+            settle().await;
+            let shipments = emb
+                .market
+                .order(&external)
+                .map(|o| o["shipments"].as_array().map_or(0, Vec::len))
+                .unwrap_or(0);
+            say(
+                "market",
+                &format!(
+                    "order {external} now carries {shipments} shipment(s) with tracking {DEMO_TRACKING}"
+                ),
+            );
+            // The marketplace order changed: the next pull reads it back once.
+            engine.cycle().await;
+            settle().await;
+        }
+        Ok(None) => say("odoo", "no reserved delivery to ship"),
+        Err(e) => say("odoo", &format!("could not validate a delivery: {e}")),
+    }
+
+    // 4. An unchanged cycle: nothing to import, nothing to push, nothing to ship.
     let writes_before = emb.market.counters().writes_total();
     let odoo_writes_before = emb.odoo.stats().writes();
     say("cycle", "last: nothing changed since the previous one");
@@ -163,7 +193,7 @@ pub async fn run(args: &DemoArgs) -> Result<(), SeamError> {
     let market_writes = emb.market.counters().writes_total() - writes_before;
     let odoo_writes = emb.odoo.stats().writes() - odoo_writes_before;
 
-    // 4. What Odoo and the marketplace now hold.
+    // 5. What Odoo and the marketplace now hold.
     let imported = odoo
         .search_count(
             "sale.order",
@@ -211,6 +241,62 @@ pub async fn run(args: &DemoArgs) -> Result<(), SeamError> {
     store.close().await;
     emb.shutdown().await;
     Ok(())
+}
+
+const DEMO_TRACKING: &str = "1Z999AA10123456784";
+
+/// A person in Odoo: the first reserved delivery of a channel order gets a carrier and a
+/// tracking number and is validated. (picking name, marketplace order id).
+fn ship_one(emb: &Embedded) -> Result<Option<(String, String)>, String> {
+    let h = emb.odoo.handle();
+    let prefix = format!("{}:", emb.channel_id);
+    let rows = h
+        .search_read(
+            "stock.picking",
+            serde_json::json!([
+                ["state", "=", "assigned"],
+                ["picking_type_code", "=", "outgoing"],
+                ["sale_id.client_order_ref", "=like", format!("{prefix}%")]
+            ]),
+            &["name", "sale_id"],
+        )
+        .map_err(|e| e.to_string())?;
+    let Some(row) = rows.first() else {
+        return Ok(None);
+    };
+    let pk = row["id"].as_i64().unwrap_or(0);
+    let so = row["sale_id"][0].as_i64().unwrap_or(0);
+    let external = h
+        .read("sale.order", &[so], &["client_order_ref"])
+        .map_err(|e| e.to_string())?
+        .first()
+        .and_then(|r| r["client_order_ref"].as_str())
+        .and_then(|r| r.strip_prefix(&prefix))
+        .map(str::to_owned)
+        .ok_or("the delivery's order has no channel reference")?;
+    let carrier = h
+        .search_read("delivery.carrier", serde_json::json!([]), &["id"])
+        .map_err(|e| e.to_string())?
+        .first()
+        .and_then(|c| c["id"].as_i64());
+    h.write(
+        "stock.picking",
+        &[pk],
+        serde_json::json!({"carrier_id": carrier.map_or(serde_json::Value::Bool(false), serde_json::Value::from),
+                           "carrier_tracking_ref": DEMO_TRACKING}),
+    )
+    .map_err(|e| e.to_string())?;
+    h.call(
+        "stock.picking",
+        "button_validate",
+        serde_json::json!([[pk]]),
+        serde_json::json!({"context": {"skip_sms": true, "skip_backorder": true}}),
+    )
+    .map_err(|e| e.to_string())?;
+    Ok(Some((
+        row["name"].as_str().unwrap_or("?").to_owned(),
+        external,
+    )))
 }
 
 /// Give the printer a moment to drain before the next headline.
@@ -307,6 +393,12 @@ async fn print_events(mut rx: tokio::sync::broadcast::Receiver<SyncEvent>, t0: I
                 reason,
                 ..
             } => line("HELD", format!("{channel} {external_ref}: {reason}")),
+            SyncEvent::AfterSale {
+                channel,
+                kind,
+                external_id,
+                detail,
+            } => line(kind, format!("{channel} {external_id}: {detail}")),
             SyncEvent::Progress {
                 channel,
                 job,

@@ -17,6 +17,7 @@
 //! `config.example.toml` at the repository root documents every key and its default; the
 //! defaults themselves live once, in [`raw`].
 
+pub mod fulfilment;
 pub mod inventory;
 mod raw;
 pub mod schedule;
@@ -33,6 +34,7 @@ pub use channels_core::secret::SecretRef;
 use rust_decimal::Decimal;
 pub use schedule::{Schedule, ScheduleError, format_duration, parse_duration};
 
+pub use fulfilment::{ChannelFulfilment, FulfilmentConfig, ReturnPolicy};
 pub use inventory::{FixedRule, InventoryConfig, RuleSet, SafetyRule, SkuPattern};
 pub use raw::DEFAULT_STORE_URL;
 use raw::{RawChannel, RawConfig};
@@ -55,6 +57,8 @@ pub struct Config {
     pub server: ServerConfig,
     pub log: LogConfig,
     pub inventory: InventoryConfig,
+    /// Orders back to the channels (`[fulfilment]`).
+    pub fulfilment: FulfilmentConfig,
     pub channels: Vec<ChannelConfig>,
     /// Findings that do not stop the daemon (inline secrets, no channels…), each with its key
     /// path; `check` and `config validate` print them, `run` logs them.
@@ -221,6 +225,8 @@ pub struct ChannelConfig {
     /// The connector's secrets by name (`token`, `client_secret`, …), each by reference;
     /// resolved when the connector is built so that rotation needs no restart.
     pub secrets: std::collections::BTreeMap<String, SecretRef>,
+    /// Shipments, cancellations and returns on this channel (`[channels.fulfilment]`).
+    pub fulfilment: ChannelFulfilment,
 }
 
 impl ChannelConfig {
@@ -688,6 +694,7 @@ fn validate(raw: RawConfig, env: &LoadEnv, p: &mut Problems<'_>) -> Option<Confi
     let log = validate_log(raw.log, p);
     let channel_ids: Vec<String> = raw.channels.iter().filter_map(|c| c.id.clone()).collect();
     let inventory = inventory::validate(raw.inventory, &channel_ids, p);
+    let fulfilment = fulfilment::validate(raw.fulfilment, p);
     let channels = validate_channels(raw.channels, p);
     Some(Config {
         odoo: odoo?,
@@ -695,6 +702,7 @@ fn validate(raw: RawConfig, env: &LoadEnv, p: &mut Problems<'_>) -> Option<Confi
         server: server?,
         log: log?,
         inventory: inventory?,
+        fulfilment: fulfilment?,
         channels: channels?,
         warnings: Vec::new(),
         source: None,
@@ -1112,6 +1120,7 @@ fn validate_channel(
         raw.order_schedule,
         kind.as_ref().map(default_order_schedule),
     );
+    let fulfilment = fulfilment::validate_channel(raw.fulfilment, base, p);
     if !(wh_ok && pct_ok) {
         return None;
     }
@@ -1132,6 +1141,7 @@ fn validate_channel(
         order_schedule: order_schedule?,
         secrets: raw.secrets,
         connection: raw.connection,
+        fulfilment: fulfilment?,
     })
 }
 

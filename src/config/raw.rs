@@ -21,6 +21,7 @@ pub struct RawConfig {
     pub server: RawServer,
     pub log: RawLog,
     pub inventory: RawInventory,
+    pub fulfilment: super::fulfilment::RawFulfilment,
     pub channels: Vec<RawChannel>,
 }
 
@@ -142,6 +143,7 @@ pub struct RawChannel {
     pub order_schedule: Option<String>,
     pub connection: toml::Table,
     pub secrets: std::collections::BTreeMap<String, channels_core::secret::SecretRef>,
+    pub fulfilment: super::fulfilment::RawChannelFulfilment,
 }
 
 impl Default for RawChannel {
@@ -163,6 +165,7 @@ impl Default for RawChannel {
             order_schedule: None,
             connection: toml::Table::new(),
             secrets: Default::default(),
+            fulfilment: Default::default(),
         }
     }
 }

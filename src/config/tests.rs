@@ -624,7 +624,15 @@ fn example_mentions_every_key() {
             "inventory",
             MINIMAL.replace("[[channels]]", "[inventory]\nzz_unknown = 1\n[[channels]]"),
         ),
+        (
+            "fulfilment",
+            MINIMAL.replace("[[channels]]", "[fulfilment]\nzz_unknown = 1\n[[channels]]"),
+        ),
         ("channels", with_channel("zz_unknown = 1")),
+        (
+            "channels.fulfilment",
+            with_channel("[channels.fulfilment]\nzz_unknown = 1"),
+        ),
         ("top", format!("zz_unknown = 1\n{MINIMAL}")),
     ];
     for (section, probe) in sections {
@@ -658,4 +666,63 @@ fn example_mentions_every_key() {
             );
         }
     }
+}
+
+// --- [fulfilment] and [channels.fulfilment] ------------------------------------------------
+
+#[test]
+fn fulfilment_defaults_and_a_full_channel_table() {
+    let c = load(MINIMAL).unwrap();
+    assert_eq!(c.fulfilment, FulfilmentConfig::default());
+    assert_eq!(c.channels[0].fulfilment, ChannelFulfilment::default());
+    let c = load(&with_channel(
+        r#"[channels.fulfilment]
+carriers = { "Standard delivery" = "USPS" }
+default_carrier = "Other"
+require_tracking = false
+cancel_reason = "other"
+cancel_reasons = { "Buyer asked" = "buyer_request" }
+return_policy = "scrap"
+return_window_days = 0
+scrap_reasons = ["damaged"]"#,
+    ))
+    .unwrap();
+    let f = &c.channels[0].fulfilment;
+    assert_eq!(f.carrier_code("standard delivery").0, "USPS");
+    assert!(!f.require_tracking);
+    assert_eq!(f.cancel_reason, channels_core::CancelReason::Other);
+    assert_eq!(f.return_policy, ReturnPolicy::Scrap);
+    assert_eq!(f.return_window_days, 0);
+}
+
+#[test]
+fn fulfilment_problems_are_named_by_key() {
+    let text = format!(
+        "{}\n[fulfilment]\nevery = \"soon\"\nlookback = \"5s\"\n",
+        with_channel(
+            "[channels.fulfilment]\ncancel_reason = \"meh\"\nreturn_policy = \"burn\"\nreturn_window_days = -1\ncancel_reasons = { \"X\" = \"nope\" }"
+        )
+    );
+    assert_problem(
+        &text,
+        "channels[0].fulfilment.cancel_reason",
+        "unknown cancellation reason",
+    );
+    assert_problem(
+        &text,
+        "channels[0].fulfilment.return_policy",
+        "unknown return policy",
+    );
+    assert_problem(
+        &text,
+        "channels[0].fulfilment.return_window_days",
+        "between 0 and 3650",
+    );
+    assert_problem(
+        &text,
+        "channels[0].fulfilment.cancel_reasons.X",
+        "unknown cancellation reason",
+    );
+    assert_problem(&text, "fulfilment.every", "");
+    assert_problem(&text, "fulfilment.lookback", "at least 1m");
 }

@@ -29,6 +29,7 @@
 
 mod outbox;
 mod pending;
+mod scan;
 #[cfg(test)]
 mod tests;
 
@@ -49,6 +50,7 @@ pub use outbox::{
     OutboxRow, OutboxState,
 };
 pub use pending::InFlight;
+pub use scan::InboxEntry;
 
 static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
 static POSTGRES_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");

@@ -8,6 +8,9 @@
 //! * Per channel, a **push task** at the channel's `stock_schedule`: a realtime channel is
 //!   pushed right after each recompute, within its rate limit; the others on their interval or
 //!   cron.
+//! * Per channel, an **outbound task** (`[fulfilment].every`, and woken when an order pull
+//!   staged something): shipments, cancellations and returns back and forth
+//!   (`fulfilment.rs`, `cancellations.rs`, `returns.rs`).
 //!
 //! [`Engine::cycle`] runs each job once in order; `demo` and tests use it to step the daemon
 //! deterministically.
@@ -23,6 +26,7 @@ use tokio::sync::{Notify, RwLock};
 use super::catalog::Catalog;
 use super::channels::ChannelHandle;
 use super::events::{EventBus, SyncEvent};
+use super::fulfilment::{Outbound, OutboundReport};
 use super::odoo_log::{OdooLog, RunSummary};
 use super::orders::{self, CountryCache, ImportReport, Importer, PullReport};
 use super::stock::{PushReport, RecomputeReport, StockJob};
@@ -52,6 +56,7 @@ pub struct CycleReport {
     pub imported: HashMap<String, ImportReport>,
     pub recompute: Option<RecomputeReport>,
     pub pushed: HashMap<String, PushReport>,
+    pub outbound: HashMap<String, OutboundReport>,
     pub errors: Vec<String>,
 }
 
@@ -61,6 +66,7 @@ pub struct Engine {
     pub channels: Vec<ChannelHandle>,
     pub events: EventBus,
     pub log: OdooLog,
+    pub(crate) outbound: Outbound,
     stock: StockJob,
     /// Odoo's stock is re-read at least this often (`[inventory] poll_every`).
     stock_poll: Duration,
@@ -98,12 +104,14 @@ impl Engine {
             .iter()
             .map(|c| (c.config.id.clone(), Arc::new(Notify::new())))
             .collect();
+        let outbound = Outbound::new(&config.fulfilment, &channels);
         Ok(Arc::new(Engine {
             odoo,
             store,
             channels,
             events,
             log,
+            outbound,
             stock,
             stock_poll: config.inventory.poll_every,
             catalog: RwLock::new(Arc::new(catalog)),
@@ -202,6 +210,7 @@ impl Engine {
         })?;
         if imported.imported > 0 || pulled.staged > 0 {
             self.recompute_now.notify_one();
+            self.outbound.wake(&id);
         }
         Ok((pulled, imported))
     }
@@ -276,7 +285,8 @@ impl Engine {
         r
     }
 
-    /// Every job once: orders of every channel, then stock, then every channel's push.
+    /// Every job once: orders of every channel, then each channel's outbound round
+    /// (shipments, cancellations, returns), then stock, then every channel's push.
     pub async fn cycle(&self) -> CycleReport {
         let mut report = CycleReport::default();
         for ch in &self.channels {
@@ -286,6 +296,16 @@ impl Engine {
                     report.imported.insert(ch.config.id.clone(), i);
                 }
                 Err(e) => report.errors.push(format!("{}: orders: {e}", ch.config.id)),
+            }
+        }
+        for ch in &self.channels {
+            match self.outbound_round(ch).await {
+                Ok(o) => {
+                    report.outbound.insert(ch.config.id.clone(), o);
+                }
+                Err(e) => report
+                    .errors
+                    .push(format!("{}: fulfilment: {e}", ch.config.id)),
             }
         }
         match self.stock_round().await {
@@ -327,6 +347,23 @@ impl Engine {
                 loop {
                     let _ = me.orders_round(&ch).await;
                     wait(&ch.config.order_schedule, &wake, REALTIME_RECONCILE).await;
+                }
+            });
+            let me = self.clone();
+            let wake = self.outbound.waker(&ch.config.id);
+            let outbound_ch = ch.clone();
+            tasks.spawn(async move {
+                let ch = outbound_ch;
+                loop {
+                    let _ = me.outbound_round(&ch).await;
+                    let every = me.outbound.config.every;
+                    match &wake {
+                        Some(w) => tokio::select! {
+                            _ = w.notified() => {}
+                            _ = tokio::time::sleep(every) => {}
+                        },
+                        None => tokio::time::sleep(every).await,
+                    }
                 }
             });
             let me = self.clone();

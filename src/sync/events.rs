@@ -63,6 +63,16 @@ pub enum SyncEvent {
         external_ref: String,
         reason: String,
     },
+    /// After the sale, between Odoo and a channel: a shipment confirmed, a cancellation
+    /// applied either way, a return received, or something held for a person.
+    AfterSale {
+        channel: String,
+        /// `shipment`, `cancelled_in_odoo`, `cancelled_on_channel`, `return`, `held`, `alert`.
+        kind: &'static str,
+        /// The marketplace order (or return) id.
+        external_id: String,
+        detail: String,
+    },
     /// Progress of long work (`done` of `total`).
     Progress {
         channel: String,

@@ -9,6 +9,9 @@
 //! reorder.rs    reorder points: action_replenish once per crossing, noted on the product
 //! transfers.rs  transfers between warehouses: proposed, noted, optionally a draft transfer
 //! orders.rs     connector → inbox (raw payloads) → sale.order, exactly once
+//! fulfilment.rs orders back to the channels: the outbound round, shipments of done deliveries
+//! cancellations.rs  marketplace cancels → Odoo, Odoo cancels → marketplace, once each
+//! returns.rs    marketplace returns → Odoo returns, scrap and credit notes, once each
 //! catalog.rs    SKU ↔ product (default_code, or the addon's bindings)
 //! channels.rs   [[channels]] → connectors through the registry (secrets resolved here)
 //! odoo_log.rs   sync runs, quarantine and notes shown in Odoo (addon-aware)
@@ -18,13 +21,16 @@
 //!
 //! See ARCHITECTURE.md, "Sync jobs".
 
+pub mod cancellations;
 pub mod catalog;
 pub mod channels;
 pub mod engine;
 pub mod events;
+pub mod fulfilment;
 pub mod odoo_log;
 pub mod orders;
 pub mod reorder;
+pub mod returns;
 pub mod stock;
 pub mod stock_view;
 pub mod transfers;

@@ -451,6 +451,8 @@ fn map_order_inner(
             sku: r.opt_str(it, "SellerSKU", &p("SellerSKU"))?,
             title: r.opt_str(it, "Title", &p("Title"))?,
             quantity,
+            // Amazon cancels whole orders; a partial cancellation is not in getOrderItems.
+            quantity_cancelled: Decimal::ZERO,
             unit_price,
             discounts: promo
                 .map(|d| Discount {

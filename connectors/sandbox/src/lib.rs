@@ -567,6 +567,7 @@ impl Channel for SandboxChannel {
                     .map(mapping::order_status),
             }),
             Err(ChannelError::Ambiguous { message }) => {
+                // A re-check that fails proves nothing: the write stays ambiguous.
                 let order = self
                     .client
                     .get(
@@ -574,7 +575,10 @@ impl Channel for SandboxChannel {
                         &format!("/v1/orders/{}", path_segment(&s.order_external_id)),
                         &[],
                     )
-                    .await?;
+                    .await
+                    .map_err(|e| ChannelError::Ambiguous {
+                        message: format!("{message}; re-check failed: {e}"),
+                    })?;
                 let found = order
                     .get("shipments")
                     .and_then(Value::as_array)
@@ -625,7 +629,10 @@ impl Channel for SandboxChannel {
                         &format!("/v1/orders/{}", path_segment(&c.order_external_id)),
                         &[],
                     )
-                    .await?;
+                    .await
+                    .map_err(|e| ChannelError::Ambiguous {
+                        message: format!("{message}; re-check failed: {e}"),
+                    })?;
                 if order.get("status").and_then(Value::as_str) == Some("cancelled") {
                     json!({"already_cancelled": false, "order": order})
                 } else {

@@ -288,6 +288,10 @@ pub fn map_order(channel: &ChannelId, raw: &Value) -> Pulled<Order> {
                 sku: r.opt_str(l, "sku", &p("sku"))?,
                 title: r.opt_str(l, "title", &p("title"))?,
                 quantity: r.quantity(l, "quantity", &p("quantity"))?,
+                quantity_cancelled: match r.present(l, "quantity_cancelled") {
+                    Some(_) => r.quantity(l, "quantity_cancelled", &p("quantity_cancelled"))?,
+                    None => Decimal::ZERO,
+                },
                 unit_price: money(r.req_decimal(l, "unit_price", &p("unit_price"))?),
                 discounts: if discount.is_zero() {
                     vec![]

@@ -464,6 +464,9 @@ pub fn map_order(channel: &ChannelId, raw: &Value) -> Pulled<Order> {
                 sku: r.opt_str(l, "sku", &p("sku"))?,
                 title: r.opt_str(l, "name", &p("name"))?,
                 quantity,
+                // `currentQuantity` already nets out removed units (order edits, refunds), so
+                // no separate partial cancellation is reported; a whole cancel is the status.
+                quantity_cancelled: Decimal::ZERO,
                 unit_price: r.shop_money(
                     l,
                     "originalUnitPriceSet",

@@ -318,19 +318,22 @@ pub fn action_post(env: &mut Env, ids: &[i64]) -> OResult<Value> {
             return Err(OdooError::user("The entry is already posted."));
         }
         let journal = env.get_id(AM, m, "journal_id").unwrap_or(1);
-        let code = env
+        let mut code = env
             .get_str("account.journal", journal, "code")
             .unwrap_or_else(|| "INV".into());
         let y = year(env);
+        let mut seq = format!("journal:{journal}:{y}");
+        // Credit notes have their own sequence (`refund_sequence`): RINV/2026/00001.
+        if env.get_str(AM, m, "move_type").as_deref() == Some("out_refund") {
+            code = format!("R{code}");
+            seq = format!("journal:{journal}:refund:{y}");
+        }
         let name = match env
             .get_str(AM, m, "name")
             .filter(|n| !n.is_empty() && n != "/")
         {
             Some(n) => n,
-            None => format!(
-                "{code}/{y}/{:05}",
-                env.db.next_seq(&format!("journal:{journal}:{y}"))
-            ),
+            None => format!("{code}/{y}/{:05}", env.db.next_seq(&seq)),
         };
         let t = today(env);
         let invoice_date = env.get_str(AM, m, "invoice_date").unwrap_or(t.clone());

@@ -5,9 +5,13 @@
 //! (`action_confirm`, `button_validate`, …) are routed by [`call`].
 
 pub mod account;
+pub mod backorder;
 pub mod mail;
 pub mod purchase;
+pub mod reversal;
 pub mod sale;
+pub mod sale_qty;
+pub mod scrap;
 pub mod stock;
 
 use crate::env::{Env, Prepared};
@@ -62,6 +66,8 @@ pub fn prepare_create(
         "stock.picking" => stock::prepare_picking(env, vals)?,
         "stock.move" => stock::prepare_move(env, vals),
         "stock.return.picking" => stock::prepare_return_wizard(env, vals)?,
+        "stock.scrap" => scrap::prepare(env, vals)?,
+        "account.move.reversal" => reversal::prepare_wizard(env, vals)?,
         "stock.warehouse.orderpoint" => purchase::prepare_orderpoint(env, vals),
         "sale.order" => sale::prepare_order(env, vals)?,
         "sale.order.line" => sale::prepare_line(env, vals)?,
@@ -202,6 +208,7 @@ pub fn before_write(
             }
         }
         "sale.order" => sale::before_write_order(env, ids, vals)?,
+        "account.move" => reversal::before_write_move(env, ids, vals)?,
         _ => {}
     }
     Ok(())
@@ -221,6 +228,9 @@ pub fn after_write(
                 if let Some(o) = env.get_id("sale.order.line", id, "order_id") {
                     sale::recompute_order(env, o)?;
                 }
+            }
+            if vals.contains_key("product_uom_qty") {
+                sale_qty::after_quantity_write(env, ids)?;
             }
         }
         "sale.order" if vals.contains_key("order_line") || vals.contains_key("pricelist_id") => {
@@ -309,6 +319,14 @@ pub fn call(
         ("stock.return.picking", "action_create_returns" | "create_returns") => {
             stock::action_create_returns(env, ids)
         }
+        ("stock.backorder.confirmation", "process") => backorder::process(env, ids, false),
+        ("stock.backorder.confirmation", "process_cancel_backorder") => {
+            backorder::process(env, ids, true)
+        }
+        ("stock.scrap", "action_validate") => scrap::action_validate(env, ids),
+        ("account.move.reversal", "reverse_moves" | "refund_moves") => {
+            reversal::reverse_moves(env, ids)
+        }
         ("sale.order", "action_confirm") => sale::action_confirm(env, ids),
         ("sale.order", "action_cancel") => sale::action_cancel(env, ids),
         ("sale.order", "action_draft") => sale::action_draft(env, ids),
@@ -346,6 +364,9 @@ pub fn signature(model: &str, method: &str) -> Option<Signature> {
             | "action_cancel",
         ) => (false, &[], false),
         ("stock.return.picking", "action_create_returns" | "create_returns") => (false, &[], false),
+        ("stock.backorder.confirmation", "process" | "process_cancel_backorder")
+        | ("stock.scrap", "action_validate")
+        | ("account.move.reversal", "reverse_moves" | "refund_moves") => (false, &[], false),
         (
             "sale.order",
             "action_confirm" | "action_cancel" | "action_draft" | "action_lock" | "action_unlock",

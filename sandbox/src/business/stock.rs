@@ -950,7 +950,16 @@ pub fn button_validate(env: &mut Env, ids: &[i64]) -> OResult<Value> {
         }));
     }
     for &pk in &todo {
+        // The remainder of a partly done picking: a backorder, unless told otherwise.
+        let backorder = if super::backorder::wants_backorder(env, pk, &no_backorder) {
+            super::backorder::create_backorder(env, pk)?
+        } else {
+            None
+        };
         validate_picking(env, pk)?;
+        if let Some(bo) = backorder {
+            super::backorder::after_validation(env, pk, bo)?;
+        }
     }
     Ok(json!(true))
 }

@@ -52,6 +52,7 @@ mod tests {
                 sku: Some("SKU-1".into()),
                 title: None,
                 quantity: dec!(2),
+                quantity_cancelled: dec!(0),
                 unit_price: usd(dec!(10.00)),
                 discounts: vec![Discount {
                     amount: usd(dec!(1)),

@@ -138,6 +138,10 @@ pub struct OrderLine {
     pub sku: Option<String>,
     pub title: Option<String>,
     pub quantity: Decimal,
+    /// Units of `quantity` the marketplace cancelled while the order stays open (a partial
+    /// cancellation); 0 for most lines. `quantity` stays what was ordered.
+    #[serde(default, skip_serializing_if = "Decimal::is_zero")]
+    pub quantity_cancelled: Decimal,
     pub unit_price: Money,
     pub discounts: Vec<Discount>,
     pub taxes: Vec<TaxLine>,

@@ -346,6 +346,26 @@ impl SandboxMarketplace {
             .map(|(_, v)| v)
     }
 
+    /// Cancel some units of some lines as the buyer or the marketplace would: the order stays
+    /// open for the rest (`line_items[].quantity_cancelled` rises).
+    pub fn cancel_lines(
+        &self,
+        id: &str,
+        lines: &[(String, u32)],
+        reason: &str,
+    ) -> Result<Value, ApiError> {
+        let body = serde_json::json!({
+            "reason": reason,
+            "lines": lines
+                .iter()
+                .map(|(l, q)| serde_json::json!({"line_id": l, "quantity": q}))
+                .collect::<Vec<_>>(),
+        });
+        self.app
+            .with_state(|s| s.cancel_order(id, &body))
+            .map(|(_, v)| v)
+    }
+
     /// `lines`: (line id, quantity, reason); empty returns every shipped unit.
     pub fn create_return(
         &self,

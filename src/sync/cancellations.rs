@@ -1,0 +1,554 @@
+//! Cancellations, both ways.
+//!
+//! **Marketplace → Odoo** ([`from_channel`]). A cancellation arrives as an order payload
+//! whose status became `cancelled` (a pull, or a pull woken by `OrderCancelled`): the order
+//! job stages it in the inbox like any other version of the order, and this step follows the
+//! inbox in arrival order (without touching it: the importer owns its states). Once the order
+//! is in Odoo:
+//! * nothing shipped → `sale.order.action_cancel` (Odoo cancels the delivery and releases the
+//!   reservation; in 19 there is no wizard), and a note says why;
+//! * something shipped → the order is left alone and a note in its chatter tells a person to
+//!   stop or recall the parcel (an Odoo order cannot be cancelled once goods left);
+//! * lines the marketplace cancelled on an open order (`OrderLine::quantity_cancelled`) → the
+//!   sale line's quantity is lowered by what is still to deliver (Odoo lowers the delivery),
+//!   else the same alert.
+//!
+//! Each is keyed (`cancel-in:<channel>:<order>[:<line>:<qty>]`) so it happens once.
+//!
+//! **Odoo → marketplace** ([`to_channel`]). A channel order a person moved to `cancel` in Odoo
+//! is cancelled on the channel with a reason (`[channels.fulfilment].cancel_reason`, or the
+//! reason mapped from one of the order's sales tags by `cancel_reasons`), exactly once
+//! (`cancel-out:<channel>:<order>`): skipped when the cancellation came from the channel
+//! itself, when the channel already shows it cancelled, or when it shows it shipped (a note
+//! says so). A channel without a cancellation API (`Unsupported`, e.g. Amazon's SP-API for
+//! sellers) gets a note telling the person where to cancel instead.
+
+use channels_core::{
+    CancelInitiator, Cancellation, ChannelError, FulfilledBy, Operation, Order, OrderStatus,
+};
+use rust_decimal::Decimal;
+use rust_decimal::prelude::ToPrimitive;
+use serde_json::{Map, Value, json};
+
+use super::fulfilment::{
+    Ctx, OdooCursor, OutboundError, OutboundReport, line_map, row_id, row_qty, row_str,
+};
+use crate::odoo::{CallKind, Domain, OdooError, SearchOpts};
+use crate::store::{Begin, InboxState};
+
+const INBOX_BATCH: u32 = 200;
+
+/// Follow the channel's staged order payloads and apply the cancellations among them.
+pub(crate) async fn from_channel(
+    ctx: &Ctx<'_>,
+    report: &mut OutboundReport,
+) -> Result<(), OutboundError> {
+    let stream = "inbox:cancellations";
+    let mut after = ctx
+        .store
+        .get_cursor(ctx.id(), stream)
+        .await?
+        .and_then(|c| c.value.parse::<i64>().ok())
+        .unwrap_or(0);
+    loop {
+        let rows = ctx
+            .store
+            .inbox_since(ctx.id(), "order", after, INBOX_BATCH)
+            .await?;
+        let n = rows.len();
+        let mut stop = false;
+        for row in rows {
+            if row.state == InboxState::New {
+                // Not imported yet: wait for the importer, in order.
+                stop = true;
+                break;
+            }
+            if row.state == InboxState::Done
+                && let Ok(order) = serde_json::from_str::<Order>(&row.payload)
+            {
+                let r = apply(ctx, &order, report).await;
+                if let Err(e) = r {
+                    ctx.store
+                        .set_cursor(ctx.id(), stream, &after.to_string())
+                        .await?;
+                    return Err(e);
+                }
+            }
+            after = row.id;
+        }
+        ctx.store
+            .set_cursor(ctx.id(), stream, &after.to_string())
+            .await?;
+        if stop || n < INBOX_BATCH as usize {
+            return Ok(());
+        }
+    }
+}
+
+/// The sale order's delivery state: (any delivered, lines as (id, ordered, delivered)).
+async fn delivered(
+    ctx: &Ctx<'_>,
+    so_id: i64,
+) -> Result<(bool, Vec<(i64, Decimal, Decimal)>), OdooError> {
+    let uom_qty = "product_uom_qty";
+    let lines = ctx
+        .odoo
+        .search_read(
+            "sale.order.line",
+            &Domain::leaf("order_id", "=", so_id),
+            &[uom_qty, "qty_delivered"],
+            &SearchOpts::default().load_none(),
+        )
+        .await?;
+    let lines: Vec<(i64, Decimal, Decimal)> = lines
+        .iter()
+        .map(|l| (row_id(l), row_qty(l, uom_qty), row_qty(l, "qty_delivered")))
+        .collect();
+    let done_out = ctx
+        .odoo
+        .search_count(
+            "stock.picking",
+            &Domain::leaf("sale_id", "=", so_id)
+                .and(Domain::leaf("state", "=", "done"))
+                .and(Domain::leaf("picking_type_code", "=", "outgoing")),
+            None,
+        )
+        .await?;
+    let any = done_out > 0 || lines.iter().any(|(_, _, d)| *d > Decimal::ZERO);
+    Ok((any, lines))
+}
+
+async fn apply(
+    ctx: &Ctx<'_>,
+    order: &Order,
+    report: &mut OutboundReport,
+) -> Result<(), OutboundError> {
+    let ext = order.external_id.as_str();
+    let whole = order.status == OrderStatus::Cancelled;
+    let lines_cancelled: Vec<_> = order
+        .lines
+        .iter()
+        .filter(|l| l.quantity_cancelled > Decimal::ZERO)
+        .collect();
+    if !whole && lines_cancelled.is_empty() {
+        return Ok(());
+    }
+    if matches!(order.fulfilled_by, FulfilledBy::Marketplace { .. }) && !whole {
+        return Ok(());
+    }
+    let Some(so) = ctx.find_order(ext).await? else {
+        return Ok(()); // Never reached Odoo (quarantined, or never imported): nothing to undo.
+    };
+    let so_id = row_id(&so);
+    let so_name = row_str(&so, "name").unwrap_or("?").to_owned();
+    if whole {
+        let key = format!("cancel-in:{}:{ext}", ctx.id());
+        if matches!(ctx.store.peek(&key).await?, Some(Begin::Done { .. })) {
+            return Ok(());
+        }
+        if row_str(&so, "state") == Some("cancel") {
+            ctx.store.finish(&key, "already").await?;
+            return Ok(());
+        }
+        let (shipped, _) = delivered(ctx, so_id).await?;
+        if shipped {
+            let text = format!(
+                "ALERT: channel {} cancelled order {ext}{}, but Odoo already shipped goods for it, so {so_name} was not cancelled. Stop or recall the parcel, or arrange a return with the buyer, then settle the order here.",
+                ctx.id(),
+                reason_suffix(order)
+            );
+            ctx.log.note("sale.order", so_id, &text).await;
+            ctx.store.finish(&key, "alert:shipped").await?;
+            report.cancel_alerts += 1;
+            ctx.emit(
+                "alert",
+                ext,
+                format!("{so_name}: cancelled on the channel after shipping"),
+            );
+            return Ok(());
+        }
+        ctx.store.begin(&key).await?;
+        let res = ctx
+            .odoo
+            .call(
+                "sale.order",
+                "action_cancel",
+                Some(&[so_id]),
+                Map::new(),
+                None,
+                CallKind::Write,
+            )
+            .await;
+        match res {
+            Ok(_) => {}
+            Err(e) if e.is_ambiguous() || e.is_retryable() => {
+                // Re-check before anything else: did it commit?
+                let st = ctx.find_order(ext).await?;
+                if st.as_ref().and_then(|s| row_str(s, "state")) != Some("cancel") {
+                    if e.is_retryable() {
+                        ctx.store.forget(&key).await?;
+                    }
+                    return Err(OutboundError::Odoo(e));
+                }
+            }
+            Err(e) => {
+                let text = format!(
+                    "ALERT: channel {} cancelled order {ext}{}, but Odoo refused to cancel {so_name}: {e}. Cancel it by hand.",
+                    ctx.id(),
+                    reason_suffix(order)
+                );
+                ctx.log.note("sale.order", so_id, &text).await;
+                ctx.store.finish(&key, "alert:refused").await?;
+                report.cancel_alerts += 1;
+                ctx.emit("alert", ext, format!("{so_name}: {e}"));
+                return Ok(());
+            }
+        }
+        ctx.store.finish(&key, &so_id.to_string()).await?;
+        ctx.log
+            .note(
+                "sale.order",
+                so_id,
+                &format!(
+                    "Cancelled by odoo-channels: channel {} cancelled order {ext}{}. Nothing had shipped; the delivery is cancelled and its reservation released.",
+                    ctx.id(),
+                    reason_suffix(order)
+                ),
+            )
+            .await;
+        report.cancelled_in_odoo += 1;
+        ctx.emit("cancelled_in_odoo", ext, so_name);
+        return Ok(());
+    }
+    // Lines cancelled on an order that stays open.
+    if row_str(&so, "state") != Some("sale") {
+        return Ok(());
+    }
+    let map = line_map(ctx, so_id, order).await?;
+    let (_, lines) = delivered(ctx, so_id).await?;
+    for l in lines_cancelled {
+        let key = format!(
+            "cancel-in:{}:{ext}:{}:{}",
+            ctx.id(),
+            l.external_line_id,
+            l.quantity_cancelled.normalize()
+        );
+        if matches!(ctx.store.peek(&key).await?, Some(Begin::Done { .. })) {
+            continue;
+        }
+        let Some(sol) = map.sol_for(Some(&l.external_line_id), l.sku.as_deref()) else {
+            continue;
+        };
+        let Some((_, ordered, done)) = lines.iter().find(|(id, _, _)| *id == sol).copied() else {
+            continue;
+        };
+        // The marketplace's net quantity is what Odoo should still deliver in all.
+        let target = (l.quantity - l.quantity_cancelled).max(Decimal::ZERO);
+        if target >= ordered {
+            ctx.store.finish(&key, "already").await?;
+            continue;
+        }
+        let sku = l.sku.clone().unwrap_or_else(|| l.external_line_id.clone());
+        if target < done {
+            let text = format!(
+                "ALERT: channel {} cancelled {} × {sku} of order {ext}, but Odoo already shipped {done} of {ordered}. Recall the parcel or arrange a return.",
+                ctx.id(),
+                l.quantity_cancelled.normalize()
+            );
+            ctx.log.note("sale.order", so_id, &text).await;
+            ctx.store.finish(&key, "alert:shipped").await?;
+            report.cancel_alerts += 1;
+            ctx.emit(
+                "alert",
+                ext,
+                format!("{so_name}: line {sku} cancelled after shipping"),
+            );
+            continue;
+        }
+        ctx.store.begin(&key).await?;
+        let mut vals = Map::new();
+        vals.insert(
+            "product_uom_qty".into(),
+            json!(target.to_f64().unwrap_or_default()),
+        );
+        // Absolute quantity: writing it again after an unknown outcome is harmless.
+        ctx.odoo
+            .write("sale.order.line", &[sol], vals, None)
+            .await?;
+        ctx.store.finish(&key, &sol.to_string()).await?;
+        ctx.log
+            .note(
+                "sale.order",
+                so_id,
+                &format!(
+                    "Channel {} cancelled {} × {sku} of order {ext}: the line now asks for {} (the delivery follows).",
+                    ctx.id(),
+                    l.quantity_cancelled.normalize(),
+                    target.normalize()
+                ),
+            )
+            .await;
+        report.cancelled_in_odoo += 1;
+        ctx.emit(
+            "cancelled_in_odoo",
+            ext,
+            format!("{so_name}: {sku} −{}", l.quantity_cancelled.normalize()),
+        );
+    }
+    Ok(())
+}
+
+fn reason_suffix(order: &Order) -> String {
+    order
+        .raw
+        .get("cancel_reason")
+        .and_then(Value::as_str)
+        .filter(|r| !r.trim().is_empty())
+        .map(|r| format!(" (reason given: {r})"))
+        .unwrap_or_default()
+}
+
+/// Orders a person cancelled in Odoo → cancelled on the channel, once, with a reason.
+pub(crate) async fn to_channel(
+    ctx: &Ctx<'_>,
+    report: &mut OutboundReport,
+) -> Result<(), OutboundError> {
+    let domain = Domain::leaf("state", "=", "cancel").and(ctx.order_domain("").await);
+    let mut fields = vec!["name", "tag_ids"];
+    fields.extend(ctx.order_ref_fields());
+    let mut cursor = OdooCursor::open(ctx, "odoo:cancelled-orders").await?;
+    let mut fatal = None;
+    while let Some(rows) = cursor
+        .next_page(ctx, "sale.order", &domain, &fields)
+        .await?
+    {
+        for row in rows {
+            if fatal.is_some() {
+                cursor.settle(&row, false);
+                continue;
+            }
+            match cancel_one(ctx, &row, report).await {
+                Ok(settled) => cursor.settle(&row, settled),
+                Err(e) => {
+                    cursor.settle(&row, false);
+                    fatal = Some(e);
+                }
+            }
+        }
+    }
+    cursor.close(ctx).await?;
+    match fatal {
+        Some(e) => Err(e),
+        None => Ok(()),
+    }
+}
+
+/// `Ok(false)`: try again next round.
+async fn cancel_one(
+    ctx: &Ctx<'_>,
+    so: &Value,
+    report: &mut OutboundReport,
+) -> Result<bool, OutboundError> {
+    let Some(ext) = ctx.external_id_of(so) else {
+        return Ok(true);
+    };
+    let so_id = row_id(so);
+    let so_name = row_str(so, "name").unwrap_or("?").to_owned();
+    let key = format!("cancel-out:{}:{ext}", ctx.id());
+    let begun = ctx.store.peek(&key).await?;
+    if matches!(begun, Some(Begin::Done { .. })) {
+        return Ok(true);
+    }
+    // The channel cancelled it first: this Odoo cancel is the echo, not a request.
+    if matches!(
+        ctx.store
+            .peek(&format!("cancel-in:{}:{ext}", ctx.id()))
+            .await?,
+        Some(Begin::Done { .. })
+    ) {
+        ctx.store.finish(&key, "from-channel").await?;
+        return Ok(true);
+    }
+    let key_r = key.as_str();
+    let refuse = move |text: String, remote: &'static str| async move {
+        ctx.log.note("sale.order", so_id, &text).await;
+        ctx.store.finish(key_r, remote).await?;
+        Ok::<_, OutboundError>(())
+    };
+    if !ctx
+        .ch
+        .channel
+        .capabilities()
+        .supports(Operation::CancelOrder)
+    {
+        refuse(unsupported_text(ctx, &ext, &so_name), "unsupported").await?;
+        report.cancel_refused += 1;
+        ctx.emit(
+            "alert",
+            &ext,
+            format!("{so_name}: the channel takes no cancellations"),
+        );
+        return Ok(true);
+    }
+    let order = match ctx.channel_order(&ext).await {
+        Ok(Some(o)) => o,
+        Ok(None) => {
+            refuse(
+                format!(
+                    "Order {so_name} was cancelled in Odoo, but order {ext} is not on channel {}: nothing was sent.",
+                    ctx.id()
+                ),
+                "missing",
+            )
+            .await?;
+            report.cancel_refused += 1;
+            return Ok(true);
+        }
+        Err(e) if e.is_retryable() => {
+            report
+                .errors
+                .push(format!("cancellation of {so_name}: {e}"));
+            return Ok(false);
+        }
+        Err(e) => return Err(OutboundError::Channel(e)),
+    };
+    match order.status {
+        OrderStatus::Cancelled => {
+            // Already cancelled there (by the buyer, or by an earlier run that crashed).
+            ctx.store.finish(&key, "already").await?;
+            if begun.is_some() {
+                report.cancelled_on_channel += 1;
+            }
+            return Ok(true);
+        }
+        OrderStatus::Shipped | OrderStatus::Delivered | OrderStatus::Returned => {
+            refuse(
+                format!(
+                    "Order {so_name} was cancelled in Odoo, but channel {} shows order {ext} as {:?}: it cannot be cancelled there. Arrange a return or refund on the marketplace.",
+                    ctx.id(),
+                    order.status
+                ),
+                "refused:shipped",
+            )
+            .await?;
+            report.cancel_refused += 1;
+            ctx.emit(
+                "alert",
+                &ext,
+                format!("{so_name}: cancelled in Odoo after shipping"),
+            );
+            return Ok(true);
+        }
+        _ => {}
+    }
+    let tags = tag_names(ctx, so).await?;
+    let (reason, tag) = ctx.rules().reason_for(&tags);
+    let cancellation = Cancellation {
+        order_external_id: ext.clone(),
+        lines: Vec::new(),
+        reason,
+        reason_text: tag.clone(),
+        initiated_by: CancelInitiator::Seller,
+    };
+    ctx.store.begin(&key).await?;
+    match ctx.ch.channel.cancel_order(&cancellation).await {
+        Ok(ack) => {
+            ctx.store.finish(&key, "cancelled").await?;
+            let reason_name = serde_json::to_value(reason)
+                .ok()
+                .and_then(|v| v.as_str().map(str::to_owned))
+                .unwrap_or_default();
+            ctx.log
+                .note(
+                    "sale.order",
+                    so_id,
+                    &format!(
+                        "Cancelled on channel {} (order {ext}) by odoo-channels, reason {reason_name}{}.{}",
+                        ctx.id(),
+                        tag.map(|t| format!(" (tag {t})")).unwrap_or_default(),
+                        if ack.already_cancelled {
+                            " The channel had already cancelled it."
+                        } else {
+                            ""
+                        }
+                    ),
+                )
+                .await;
+            report.cancelled_on_channel += 1;
+            ctx.emit(
+                "cancelled_on_channel",
+                &ext,
+                format!("{so_name}: {reason_name}"),
+            );
+            Ok(true)
+        }
+        Err(ChannelError::Ambiguous { message }) => {
+            report.errors.push(format!(
+                "cancellation of {so_name}: outcome unknown, re-checked next round: {message}"
+            ));
+            Ok(false)
+        }
+        Err(e @ (ChannelError::Transient { .. } | ChannelError::RateLimited { .. })) => {
+            ctx.store.forget(&key).await?;
+            report
+                .errors
+                .push(format!("cancellation of {so_name}: {e}"));
+            Ok(false)
+        }
+        Err(ChannelError::Unsupported(_)) => {
+            refuse(unsupported_text(ctx, &ext, &so_name), "unsupported").await?;
+            report.cancel_refused += 1;
+            ctx.emit(
+                "alert",
+                &ext,
+                format!("{so_name}: the channel takes no cancellations"),
+            );
+            Ok(true)
+        }
+        Err(e @ (ChannelError::Auth { .. } | ChannelError::Config(_))) => {
+            ctx.store.forget(&key).await?;
+            Err(OutboundError::Channel(e))
+        }
+        Err(e) => {
+            refuse(
+                format!(
+                    "Order {so_name} was cancelled in Odoo, but channel {} refused to cancel order {ext}: {e}. Cancel it on the marketplace.",
+                    ctx.id()
+                ),
+                "refused",
+            )
+            .await?;
+            report.cancel_refused += 1;
+            ctx.emit("alert", &ext, format!("{so_name}: {e}"));
+            Ok(true)
+        }
+    }
+}
+
+fn unsupported_text(ctx: &Ctx<'_>, ext: &str, so_name: &str) -> String {
+    format!(
+        "Order {so_name} was cancelled in Odoo, but channel {} ({}) takes no cancellations through its API: cancel order {ext} in the marketplace's seller portal too.",
+        ctx.id(),
+        ctx.ch.config.kind
+    )
+}
+
+/// The names of the order's sales tags, when a reason mapping could use them.
+async fn tag_names(ctx: &Ctx<'_>, so: &Value) -> Result<Vec<String>, OutboundError> {
+    if ctx.rules().cancel_reasons.is_empty() {
+        return Ok(Vec::new());
+    }
+    let ids: Vec<i64> = so
+        .get("tag_ids")
+        .and_then(Value::as_array)
+        .map(|a| a.iter().filter_map(Value::as_i64).collect())
+        .unwrap_or_default();
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let rows = ctx.odoo.read("crm.tag", &ids, &["name"], None).await?;
+    Ok(rows
+        .iter()
+        .filter_map(|r| row_str(r, "name").map(str::to_owned))
+        .collect())
+}
