@@ -28,6 +28,7 @@
 //! any instant and the file stays consistent (see the crash test).
 
 mod outbox;
+mod release;
 #[cfg(test)]
 mod tests;
 
@@ -47,6 +48,7 @@ pub use outbox::{
     ClaimedItem, EnqueueOutcome, FailOutcome, IgnoredReason, MarkSent, OutboxCounts, OutboxRow,
     OutboxState,
 };
+pub use release::{InboxLink, Released};
 
 static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
 static POSTGRES_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");
