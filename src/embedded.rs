@@ -25,6 +25,8 @@ pub struct EmbeddedOptions {
     /// `http://<addr>/webhooks/<channel>`, as a real shop would.
     pub daemon_listen: Option<SocketAddr>,
     pub seed: u64,
+    /// Install the `channel_sync` addon in the Odoo sandbox.
+    pub addon: bool,
 }
 
 impl Default for EmbeddedOptions {
@@ -37,6 +39,7 @@ impl Default for EmbeddedOptions {
             channel_port: 0,
             daemon_listen: None,
             seed: 7,
+            addon: false,
         }
     }
 }
@@ -68,7 +71,8 @@ impl Embedded {
                 products: opts.products,
                 warehouses: opts.warehouses,
                 seed: opts.seed,
-            });
+            })
+            .addon(opts.addon);
         cfg.listen = SocketAddr::from(([127, 0, 0, 1], opts.odoo_port));
         let odoo = OdooSandbox::start(cfg)
             .await

@@ -317,7 +317,10 @@ async fn print_events(mut rx: tokio::sync::broadcast::Receiver<SyncEvent>, t0: I
                 channel,
                 external_ref,
                 decision,
-            } => line("HELD", format!("{channel} {external_ref}: {decision} in Odoo")),
+            } => line(
+                "HELD",
+                format!("{channel} {external_ref}: {decision} in Odoo"),
+            ),
             SyncEvent::ListingsPushed {
                 channel,
                 upserted,

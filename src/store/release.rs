@@ -18,7 +18,9 @@ use super::{
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Released {
     /// Now released; `inbox_id` is the staged payload put back in the queue, if there is one.
-    Requeued { inbox_id: Option<i64> },
+    Requeued {
+        inbox_id: Option<i64>,
+    },
     /// It was not held any more (already released or discarded): nothing changed.
     AlreadyDecided(QuarantineState),
     NotFound,
@@ -200,7 +202,16 @@ mod tests {
             store.release_quarantine(q2).await.unwrap(),
             Released::AlreadyDecided(QuarantineState::Discarded)
         );
-        assert!(store.inbox_new("shop", "order", 10).await.unwrap().is_empty());
-        assert_eq!(store.release_quarantine(999).await.unwrap(), Released::NotFound);
+        assert!(
+            store
+                .inbox_new("shop", "order", 10)
+                .await
+                .unwrap()
+                .is_empty()
+        );
+        assert_eq!(
+            store.release_quarantine(999).await.unwrap(),
+            Released::NotFound
+        );
     }
 }

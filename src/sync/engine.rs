@@ -25,8 +25,8 @@ use super::channels::ChannelHandle;
 use super::events::{EventBus, SyncEvent};
 use super::listings::{self, ListingsReport};
 use super::odoo_log::{OdooLog, RunSummary};
-use super::quarantine::{self, DecisionReport};
 use super::orders::{self, CountryCache, ImportReport, Importer, PullReport};
+use super::quarantine::{self, DecisionReport};
 use super::stock::{PushReport, RecomputeReport, StockJob};
 use crate::allocation::Policy;
 use crate::config::{Config, Schedule};
@@ -389,7 +389,9 @@ impl Engine {
                     Ok(l) => {
                         report.listings.insert(ch.config.id.clone(), l);
                     }
-                    Err(e) => report.errors.push(format!("{}: listings: {e}", ch.config.id)),
+                    Err(e) => report
+                        .errors
+                        .push(format!("{}: listings: {e}", ch.config.id)),
                 }
             }
             match self.quarantine_round().await {

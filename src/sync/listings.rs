@@ -338,9 +338,10 @@ pub async fn round(
                     .push(format!("listing {}: outcome unknown: {reason}", b.sku));
             }
             Ok(PushOutcome::Conflict { .. }) => {
-                report
-                    .errors
-                    .push(format!("listing {}: changed on the channel meanwhile", b.sku));
+                report.errors.push(format!(
+                    "listing {}: changed on the channel meanwhile",
+                    b.sku
+                ));
             }
             Err(e) => {
                 report.errors.push(format!("listing {}: {e}", b.sku));
@@ -522,7 +523,11 @@ async fn push_prices(
         }
         for (id, attempts) in rows.values() {
             store
-                .mark_failed(*id, "no answer from the connector", retry_at(true, *attempts))
+                .mark_failed(
+                    *id,
+                    "no answer from the connector",
+                    retry_at(true, *attempts),
+                )
                 .await?;
         }
         if !sent.is_empty() {
@@ -535,7 +540,12 @@ async fn push_prices(
     log.record_prices(chan, &applied).await;
     for (sku, err) in refused {
         if let Some(b) = bindings.iter().find(|b| b.sku == sku) {
-            let vals = state_vals(b, b.listing_state.as_deref().unwrap_or("draft"), None, Some(&err));
+            let vals = state_vals(
+                b,
+                b.listing_state.as_deref().unwrap_or("draft"),
+                None,
+                Some(&err),
+            );
             if !vals.is_empty()
                 && let Err(e) = odoo.write(model::BINDING, &[b.id], vals, None).await
             {
@@ -637,7 +647,9 @@ async fn read_bindings(odoo: &OdooClient, channel_id: i64) -> Result<Vec<Binding
                     rec.int("sequence").map_err(OdooError::Decode)?.unwrap_or(0),
                     rec.id().map_err(OdooError::Decode)?,
                     name,
-                    rec.string("value").map_err(OdooError::Decode)?.unwrap_or_default(),
+                    rec.string("value")
+                        .map_err(OdooError::Decode)?
+                        .unwrap_or_default(),
                 ));
             }
         }
@@ -672,7 +684,10 @@ async fn read_products(
         out.insert(
             rec.id().map_err(OdooError::Decode)?,
             ProductData {
-                name: rec.string("name").map_err(OdooError::Decode)?.unwrap_or_default(),
+                name: rec
+                    .string("name")
+                    .map_err(OdooError::Decode)?
+                    .unwrap_or_default(),
                 description: rec.string("description_sale").map_err(OdooError::Decode)?,
                 barcode: rec.string("barcode").map_err(OdooError::Decode)?,
                 weight_kg: rec.decimal("weight").map_err(OdooError::Decode)?,
@@ -719,8 +734,7 @@ async fn binding_prices(
             }
             continue;
         }
-        let (Some(pl), Some((pricing, products, codes))) = (b.pricelist_id, priced.as_ref())
-        else {
+        let (Some(pl), Some((pricing, products, codes))) = (b.pricelist_id, priced.as_ref()) else {
             continue;
         };
         let Some(product) = products.get(&b.product_id) else {
@@ -756,7 +770,10 @@ mod pricing_loader {
     );
 
     fn dec(rec: &Record<'_>, f: &str) -> Result<Decimal, OdooError> {
-        Ok(rec.decimal(f).map_err(OdooError::Decode)?.unwrap_or_default())
+        Ok(rec
+            .decimal(f)
+            .map_err(OdooError::Decode)?
+            .unwrap_or_default())
     }
 
     fn m2o_id(rec: &Record<'_>, f: &str) -> Result<Option<i64>, OdooError> {
@@ -808,7 +825,11 @@ mod pricing_loader {
             let mut rules = Vec::new();
             for row in &items {
                 let r = Record::new("product.pricelist.item", row).map_err(OdooError::Decode)?;
-                let applied_on = match r.string("applied_on").map_err(OdooError::Decode)?.as_deref() {
+                let applied_on = match r
+                    .string("applied_on")
+                    .map_err(OdooError::Decode)?
+                    .as_deref()
+                {
                     Some("0_product_variant") => match m2o_id(&r, "product_id")? {
                         Some(i) => AppliedOn::Variant(i),
                         None => continue,
@@ -823,7 +844,10 @@ mod pricing_loader {
                     },
                     _ => AppliedOn::Global,
                 };
-                let compute = match r.string("compute_price").map_err(OdooError::Decode)?.as_deref()
+                let compute = match r
+                    .string("compute_price")
+                    .map_err(OdooError::Decode)?
+                    .as_deref()
                 {
                     Some("fixed") => Compute::Fixed(dec(&r, "fixed_price")?),
                     Some("percentage") => Compute::Percentage(dec(&r, "percent_price")?),
@@ -980,7 +1004,10 @@ mod tests {
         };
         for (k, v) in [
             ("shopify_seo_title", json!("Blue mug")),
-            ("shopify_metafields_json", json!(r#"{"custom": {"material": "stoneware"}}"#)),
+            (
+                "shopify_metafields_json",
+                json!(r#"{"custom": {"material": "stoneware"}}"#),
+            ),
             ("shopify_collections", json!("Kitchen, Gifts ,")),
             ("amazon_asin", json!("B0TEST0001")),
             ("amazon_bullet_1", json!("Dishwasher safe")),

@@ -364,7 +364,8 @@ impl OdooLog {
                 )
                 .await?;
             if let Some(row) = same.first() {
-                let rec = crate::odoo::Record::new(model::QUARANTINE, row).map_err(OdooError::Decode)?;
+                let rec =
+                    crate::odoo::Record::new(model::QUARANTINE, row).map_err(OdooError::Decode)?;
                 let id = rec.id().map_err(OdooError::Decode)?;
                 if rec.string("state").map_err(OdooError::Decode)?.as_deref() != Some("held") {
                     self.odoo
@@ -424,12 +425,11 @@ impl OdooLog {
             } else {
                 run.error_summary()
             };
-            st.jobs.insert(run.job, (run.state(), summary, run.finished));
+            st.jobs
+                .insert(run.job, (run.state(), summary, run.finished));
             let (state, message) = overall(&st.jobs);
             let due = match &st.written {
-                Some((s, m, at)) => {
-                    s != state || *m != message || at.elapsed() >= STATUS_HEARTBEAT
-                }
+                Some((s, m, at)) => s != state || *m != message || at.elapsed() >= STATUS_HEARTBEAT,
                 None => true,
             };
             (state, message, due)
@@ -450,7 +450,11 @@ impl OdooLog {
                 json!(truncate(&message, 4000))
             },
         );
-        match self.odoo.write(model::CHANNEL, &[channel_id], v, None).await {
+        match self
+            .odoo
+            .write(model::CHANNEL, &[channel_id], v, None)
+            .await
+        {
             Ok(()) => {
                 if let Some(st) = self.status.lock().get_mut(&run.channel) {
                     st.written = Some((state.to_owned(), message, Instant::now()));
@@ -509,8 +513,11 @@ impl OdooLog {
                 .odoo
                 .search_read(
                     model::BINDING,
-                    &Domain::leaf("channel_id", "=", channel_id)
-                        .and(Domain::leaf("external_sku", "in", skus)),
+                    &Domain::leaf("channel_id", "=", channel_id).and(Domain::leaf(
+                        "external_sku",
+                        "in",
+                        skus,
+                    )),
                     &["external_sku"],
                     &SearchOpts::default(),
                 )

@@ -137,7 +137,8 @@ pub fn round_to(value: Decimal, rounding: Decimal) -> Decimal {
     if rounding <= Decimal::ZERO {
         return value;
     }
-    let steps = (value / rounding).round_dp_with_strategy(0, rust_decimal::RoundingStrategy::MidpointAwayFromZero);
+    let steps = (value / rounding)
+        .round_dp_with_strategy(0, rust_decimal::RoundingStrategy::MidpointAwayFromZero);
     (steps * rounding).normalize()
 }
 
@@ -395,9 +396,17 @@ mod tests {
         );
         let price = |p: &Pricing| p.price(1, &product(), Decimal::ONE, now()).unwrap().0;
         assert_eq!(price(&p), dec!(77), "the template rule beats categories");
-        p.pricelists.get_mut(&1).unwrap().rules.retain(|r| r.id != 4);
+        p.pricelists
+            .get_mut(&1)
+            .unwrap()
+            .rules
+            .retain(|r| r.id != 4);
         assert_eq!(price(&p), dec!(70), "the deepest category first");
-        p.pricelists.get_mut(&1).unwrap().rules.retain(|r| r.id != 3);
+        p.pricelists
+            .get_mut(&1)
+            .unwrap()
+            .rules
+            .retain(|r| r.id != 3);
         assert_eq!(price(&p), dec!(80));
         // A rule for 10 units does not price one unit; a newer rule beats an older one.
         let rules = &mut p.pricelists.get_mut(&1).unwrap().rules;
@@ -453,7 +462,10 @@ mod tests {
             },
         );
         // 100 − 15 % = 85 → rounded to 10 = 90 → − 0.01 = 89.99 (the classic ".99" formula).
-        assert_eq!(p.price(1, &product(), Decimal::ONE, now()).unwrap().0, dec!(89.99));
+        assert_eq!(
+            p.price(1, &product(), Decimal::ONE, now()).unwrap().0,
+            dec!(89.99)
+        );
         // Cost based, +20 % markup (a negative discount), at least 5 over cost.
         p.pricelists.get_mut(&1).unwrap().rules = vec![Rule {
             base: Base::Cost,
@@ -463,7 +475,10 @@ mod tests {
                 formula(dec!(-20), dec!(0), dec!(0), dec!(15), dec!(0)),
             )
         }];
-        assert_eq!(p.price(1, &product(), Decimal::ONE, now()).unwrap().0, dec!(75));
+        assert_eq!(
+            p.price(1, &product(), Decimal::ONE, now()).unwrap().0,
+            dec!(75)
+        );
     }
 
     #[test]
@@ -489,7 +504,10 @@ mod tests {
             },
         );
         // 50 EUR = 38.959… USD, less 10 % = 35.06
-        assert_eq!(p.price(3, &product(), Decimal::ONE, now()).unwrap().0, dec!(35.06));
+        assert_eq!(
+            p.price(3, &product(), Decimal::ONE, now()).unwrap().0,
+            dec!(35.06)
+        );
         p.pricelists.get_mut(&2).unwrap().rules[0].base = Base::Pricelist(3);
         p.pricelists.get_mut(&2).unwrap().rules[0].compute = Compute::Percentage(dec!(0));
         assert_eq!(

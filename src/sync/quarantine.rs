@@ -118,7 +118,10 @@ pub async fn honour(
             odoo_id: rec.id().map_err(OdooError::Decode)?,
             channel,
             daemon_ref: rec.string("daemon_ref").map_err(OdooError::Decode)?,
-            state: rec.string("state").map_err(OdooError::Decode)?.unwrap_or_default(),
+            state: rec
+                .string("state")
+                .map_err(OdooError::Decode)?
+                .unwrap_or_default(),
         });
     }
     report.pending = decisions.len();
@@ -357,9 +360,17 @@ mod tests {
             }
         };
         let old = stage(r#"{"v": 1}"#).await;
-        let q_old = store.inbox_quarantine(old, "unknown SKU").await.unwrap().unwrap();
+        let q_old = store
+            .inbox_quarantine(old, "unknown SKU")
+            .await
+            .unwrap()
+            .unwrap();
         let new = stage(r#"{"v": 2}"#).await;
-        let q_new = store.inbox_quarantine(new, "unknown SKU").await.unwrap().unwrap();
+        let q_new = store
+            .inbox_quarantine(new, "unknown SKU")
+            .await
+            .unwrap()
+            .unwrap();
         assert_eq!(release(&store, q_new).await.unwrap(), CliOutcome::Requeued);
         assert_eq!(
             release(&store, q_new).await.unwrap(),
