@@ -444,12 +444,35 @@ async fn bindings_become_listings_and_prices_with_state_written_back() {
         (0, 1, 0),
         "{l:?}"
     );
-    // A new price in Odoo reaches the channel; bad metafields are refused with a clear error.
+    // The addon itself refuses metafields that are not a JSON list (so the daemon never
+    // meets them).
+    let e = w
+        .admin
+        .write(
+            "channel.product.binding",
+            &[binding],
+            obj(json!({"shopify_metafields_json": "{oops"})),
+            None,
+        )
+        .await
+        .unwrap_err();
+    assert!(matches!(e, OdooError::ValidationError(_)), "{e:?}");
+    // A new price in Odoo reaches the channel; a listing the channel refuses (a title over
+    // its 255 characters) shows as an error on the binding, with the channel's reason.
     w.admin
         .write(
             "channel.product.binding",
             &[binding],
-            obj(json!({"price": 39.9, "shopify_metafields_json": "{oops"})),
+            obj(json!({"price": 39.9})),
+            None,
+        )
+        .await
+        .unwrap();
+    w.admin
+        .write(
+            "product.product",
+            &[product],
+            obj(json!({"name": "M".repeat(300)})),
             None,
         )
         .await
@@ -477,7 +500,7 @@ async fn bindings_become_listings_and_prices_with_state_written_back() {
     assert!(
         b[0]["last_error"]
             .as_str()
-            .is_some_and(|e| e.contains("shopify_metafields_json")),
+            .is_some_and(|e| e.contains("255")),
         "{b:?}"
     );
 }

@@ -10,7 +10,7 @@
 //! `Discarded`: the inbox row stays `quarantined`, i.e. closed.
 
 use super::{
-    Backend, InboxState, QuarantineItem, QuarantineState, Result, Store, on_pool, parse_ts,
+    Backend, InboxState, Pool, QuarantineItem, QuarantineState, Result, Store, on_pool, parse_ts,
     parse_ts_opt, pick, ts,
 };
 

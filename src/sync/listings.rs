@@ -42,7 +42,7 @@ use crate::odoo::{Domain, OdooClient, OdooError, Record, SearchOpts};
 use crate::store::{PushKind, Store, StoreError};
 
 /// Prices sent per `push_prices` call (the connector splits further if it must).
-const PRICE_BATCH: i64 = 200;
+const PRICE_BATCH: u32 = 200;
 /// The store cursor holding the last price version handed out.
 const PRICE_VERSION: (&str, &str) = ("*", "price_version");
 
@@ -533,7 +533,7 @@ async fn push_prices(
         if !sent.is_empty() {
             store.mark_sent(&sent).await?;
         }
-        if (batch.len() as i64) < PRICE_BATCH {
+        if batch.len() < PRICE_BATCH as usize {
             break;
         }
     }

@@ -121,6 +121,8 @@ struct ChannelStatus {
     /// job → (state, message, finished).
     jobs: HashMap<&'static str, (RunState, String, Timestamp)>,
     written: Option<(String, String, Instant)>,
+    /// job → when its `last_*_sync` field was last written.
+    job_written: HashMap<&'static str, Instant>,
 }
 
 impl OdooLog {
@@ -428,10 +430,20 @@ impl OdooLog {
             st.jobs
                 .insert(run.job, (run.state(), summary, run.finished));
             let (state, message) = overall(&st.jobs);
-            let due = match &st.written {
-                Some((s, m, at)) => s != state || *m != message || at.elapsed() >= STATUS_HEARTBEAT,
-                None => true,
-            };
+            // A job's own timestamp is written on its first run and then at the heartbeat's
+            // pace, so every job's `last_*_sync` is set even while the state stays the same.
+            let job_due = field.is_some()
+                && st
+                    .job_written
+                    .get(run.job)
+                    .is_none_or(|at| at.elapsed() >= STATUS_HEARTBEAT);
+            let due = job_due
+                || match &st.written {
+                    Some((s, m, at)) => {
+                        s != state || *m != message || at.elapsed() >= STATUS_HEARTBEAT
+                    }
+                    None => true,
+                };
             (state, message, due)
         };
         if !due {
@@ -458,6 +470,9 @@ impl OdooLog {
             Ok(()) => {
                 if let Some(st) = self.status.lock().get_mut(&run.channel) {
                     st.written = Some((state.to_owned(), message, Instant::now()));
+                    if field.is_some() {
+                        st.job_written.insert(run.job, Instant::now());
+                    }
                 }
             }
             Err(e) => {
