@@ -129,10 +129,13 @@ fn quoted_after<'a>(text: &'a str, key: &str) -> Option<&'a str> {
 }
 
 /// A scan of `models/*.py` independent of the generator: per model, field → declaration.
-fn scan_source() -> (
+/// Fields per model, and SQL constraints per model, as scanned from the Python source.
+type Scanned = (
     BTreeMap<String, BTreeMap<String, PyField>>,
     BTreeMap<String, Vec<String>>,
-) {
+);
+
+fn scan_source() -> Scanned {
     let mut models: BTreeMap<String, BTreeMap<String, PyField>> = BTreeMap::new();
     let mut consts: BTreeMap<String, Vec<String>> = BTreeMap::new();
     let dir = root().join("odoo_module/channel_sync/models");

@@ -416,12 +416,11 @@ fn python_constraint(env: &Env, model: &str, method: &str, id: i64) -> OResult<(
         }
         ("channel.product.binding", "_check_amazon_asin") => {
             let asin = s("amazon_asin");
-            if !asin.is_empty()
-                && !(asin.len() == 10
-                    && asin
-                        .chars()
-                        .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit()))
-            {
+            let well_formed = asin.len() == 10
+                && asin
+                    .chars()
+                    .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit());
+            if !asin.is_empty() && !well_formed {
                 return err(format!(
                     "ASIN {} on binding {}: an ASIN is 10 uppercase letters or digits (e.g. B07XJ8C8F5).",
                     vstr(&asin),
@@ -778,7 +777,7 @@ pub fn signature(model: &str, method: &str) -> Option<super::Signature> {
 /// `_check_decision_rights`: channel administrators and the daemon decide; then the ACL's
 /// write right.
 fn check_decision_rights(env: &Env) -> OResult<()> {
-    if !env.su && !(has_group(env, env.uid, GROUP_MANAGER) || has_group(env, env.uid, GROUP_DAEMON))
+    if !(env.su || has_group(env, env.uid, GROUP_MANAGER) || has_group(env, env.uid, GROUP_DAEMON))
     {
         return Err(OdooError::access(
             "Only channel managers and the channel daemon can release, discard or hold quarantined records.",
