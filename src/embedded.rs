@@ -29,6 +29,8 @@ pub struct EmbeddedOptions {
     /// `market2` (priority 5, buffer 5 %), `market3` (priority 1, no buffer), … Each listens
     /// on its own free port (the first on `channel_port`).
     pub marketplaces: usize,
+    /// Install the `channel_sync` addon in the Odoo sandbox.
+    pub addon: bool,
 }
 
 impl Default for EmbeddedOptions {
@@ -42,6 +44,7 @@ impl Default for EmbeddedOptions {
             daemon_listen: None,
             seed: 7,
             marketplaces: 1,
+            addon: false,
         }
     }
 }
@@ -85,7 +88,8 @@ impl Embedded {
                 products: opts.products,
                 warehouses: opts.warehouses,
                 seed: opts.seed,
-            });
+            })
+            .addon(opts.addon);
         cfg.listen = SocketAddr::from(([127, 0, 0, 1], opts.odoo_port));
         let odoo = OdooSandbox::start(cfg)
             .await

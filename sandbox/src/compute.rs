@@ -164,6 +164,11 @@ pub fn compute(env: &Env, model: u16, f: u16, ids: &[i64]) -> OResult<Vec<Val>> 
     let field = m.fname(f).to_owned();
     let mname = m.name.as_str();
     let each = |g: &dyn Fn(i64) -> Val| -> Vec<Val> { ids.iter().map(|&i| g(i)).collect() };
+    if field != "display_name"
+        && let Some(v) = crate::business::channel_sync::compute(env, mname, &field, ids)
+    {
+        return Ok(v);
+    }
     Ok(match (mname, field.as_str()) {
         (_, "display_name") => display_names(env, model, ids)
             .into_iter()
@@ -627,6 +632,9 @@ pub fn display_names(env: &Env, model: u16, ids: &[i64]) -> Vec<Value> {
         .map(|&id| {
             if !env.exists(model, id) {
                 return Value::Bool(false);
+            }
+            if let Some(n) = crate::business::channel_sync::display_name(env, &m.name, id) {
+                return s(n);
             }
             match m.name.as_str() {
                 "product.product" => s(product_display_name(env, id)),

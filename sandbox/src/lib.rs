@@ -20,6 +20,7 @@
 //! ```
 
 pub mod access;
+pub mod addon;
 pub mod business;
 pub mod clock;
 pub mod compute;
@@ -87,7 +88,10 @@ pub struct SandboxConfig {
     /// Expiry of the admin key (µs since the epoch), for expiry tests.
     pub admin_api_key_expires_us: Option<i64>,
     pub seed: Seed,
-    /// Reserved: the `channel_sync` addon's models (not modelled yet).
+    /// The `channel_sync` addon is installed: its models, fields, constraints, access rights
+    /// and methods (derived from `odoo_module/channel_sync`, see `data/fields_get/channel_sync`),
+    /// `ir.module.module` says so, and a technical user for the daemon exists
+    /// ([`OdooSandbox::daemon_login`], [`OdooSandbox::daemon_api_key`]).
     pub addon_installed: bool,
     /// The clock (real time by default; tests may pass a frozen one).
     pub clock: Option<Clock>,
@@ -133,6 +137,11 @@ impl SandboxConfig {
         self.admin_api_key = key.to_owned();
         self
     }
+    /// Install the `channel_sync` addon.
+    pub fn addon(mut self, installed: bool) -> Self {
+        self.addon_installed = installed;
+        self
+    }
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -161,7 +170,7 @@ pub struct OdooSandbox {
 /// Build and seed the databases (blocking: a big catalog takes seconds).
 fn build_shared(cfg: &SandboxConfig) -> (Arc<Shared>, Option<CatalogInfo>) {
     let pers = Arc::new(Personality::new(cfg.version));
-    let reg = Arc::new(Registry::build_for(&pers));
+    let reg = Arc::new(Registry::build_with(&pers, cfg.addon_installed));
     let clock = cfg.clock.clone().unwrap_or_default();
     let stamp = clock.now_us() - 300_000_000;
     let mut dbs = BTreeMap::new();
@@ -179,6 +188,9 @@ fn build_shared(cfg: &SandboxConfig) -> (Arc<Shared>, Option<CatalogInfo>) {
             &cfg.admin_api_key,
             cfg.admin_api_key_expires_us,
         );
+        if cfg.addon_installed {
+            seed::channel_sync::seed(&mut db, stamp);
+        }
         if let Seed::Catalog {
             products,
             warehouses,
@@ -264,6 +276,27 @@ impl OdooSandbox {
     }
     pub fn uid(&self) -> i64 {
         2
+    }
+    /// With the addon: the login of the daemon's technical user (group
+    /// `channel_sync.group_channel_daemon` only, as the addon's README says to configure it).
+    pub fn daemon_login(&self) -> &str {
+        seed::channel_sync::DAEMON_LOGIN
+    }
+    /// With the addon: the technical user's API key.
+    pub fn daemon_api_key(&self) -> &str {
+        seed::channel_sync::DAEMON_API_KEY
+    }
+    /// With the addon: the technical user's uid.
+    pub fn daemon_uid(&self) -> i64 {
+        seed::channel_sync::DAEMON_UID
+    }
+    /// Whether the `channel_sync` addon is installed.
+    pub fn addon_installed(&self) -> bool {
+        self.shared
+            .dbs
+            .values()
+            .next()
+            .is_some_and(|db| db.lock().reg.addon)
     }
     pub fn version(&self) -> OdooVersion {
         self.shared.pers.version

@@ -66,6 +66,8 @@ impl Model {
 pub struct Registry {
     pub models: Vec<Model>,
     by_name: HashMap<String, u16>,
+    /// The `channel_sync` addon is installed (its models and fields are in the registry).
+    pub addon: bool,
 }
 
 impl Registry {
@@ -79,7 +81,15 @@ impl Registry {
     /// The registry of a personality: the 19.0 schema plus the sandbox's internal fields and
     /// the fields older versions still have.
     pub fn build_for(pers: &crate::personality::Personality) -> Registry {
+        Registry::build_with(pers, false)
+    }
+
+    /// The registry of a personality, with the `channel_sync` addon's models when `addon`.
+    pub fn build_with(pers: &crate::personality::Personality, addon: bool) -> Registry {
         let mut schemas = load_all();
+        if addon {
+            crate::addon::apply_schemas(&mut schemas);
+        }
         for s in &mut schemas {
             match s.name.as_str() {
                 // Variant attribute values shown in the display name ("White, Custom").
@@ -94,10 +104,17 @@ impl Registry {
                 _ => {}
             }
         }
-        Registry::from_schemas(schemas)
+        let meta_of: fn(&str) -> ModelMeta = if addon { crate::addon::meta_for } else { meta };
+        let mut reg = Registry::from_schemas_with(schemas, meta_of);
+        reg.addon = addon;
+        reg
     }
 
     pub fn from_schemas(schemas: Vec<ModelSchema>) -> Registry {
+        Registry::from_schemas_with(schemas, meta)
+    }
+
+    fn from_schemas_with(schemas: Vec<ModelSchema>, meta: fn(&str) -> ModelMeta) -> Registry {
         let by_name: HashMap<String, u16> = schemas
             .iter()
             .enumerate()
@@ -216,7 +233,11 @@ impl Registry {
                 ix.push(f);
             }
         }
-        Registry { models, by_name }
+        Registry {
+            models,
+            by_name,
+            addon: false,
+        }
     }
 
     pub fn get(&self, name: &str) -> Option<&Model> {

@@ -258,6 +258,9 @@ fn required_group(model: &str, op: &str) -> Option<(&'static str, &'static str)>
 }
 
 pub fn check_access(env: &Env, model: &str, op: &str) -> OResult<()> {
+    if let Some(r) = crate::business::channel_sync::check_access(env, model, op) {
+        return r;
+    }
     let Some((group, label)) = required_group(model, op) else {
         return Ok(());
     };

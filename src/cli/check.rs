@@ -138,6 +138,7 @@ pub(super) async fn check(config: Config) -> Result<(), CliError> {
                         warehouses: Vec::new(),
                         storable_products: None,
                         addon_channel_sync: None,
+                        addon_channels: None,
                         problems: Vec::new(),
                     };
                     f.problems.push(diagnostics::Problem {
@@ -184,6 +185,44 @@ pub(super) async fn check(config: Config) -> Result<(), CliError> {
         }
         Some(exit) => Err(CliError::new(exit, anyhow::anyhow!("check found problems"))),
     }
+}
+
+/// With the addon, every enabled channel needs its `channel.channel` record (same code):
+/// without it the daemon still runs, but its runs, quarantine and bindings have nowhere to go
+/// in Odoo and orders are bound by `client_order_ref` only.
+fn addon_channel_lines(f: &Findings, config: &Config) -> Vec<Line> {
+    let Some(records) = &f.addon_channels else {
+        return Vec::new();
+    };
+    let mut out = Vec::new();
+    for ch in config.channels.iter().filter(|c| c.enabled) {
+        let what = format!("channel {}", ch.id);
+        match records.iter().find(|r| r.code == ch.id) {
+            Some(r) if r.active => out.push(Line::ok(
+                &what,
+                format!("channel.channel #{} in Odoo", r.id),
+            )),
+            Some(r) => out.push(Line::new(
+                &what,
+                Kind::Warn,
+                format!(
+                    "channel.channel #{} is archived in Odoo: its sync runs and quarantine are not shown; unarchive it (Channels → Channels)",
+                    r.id
+                ),
+                Exit::Ok,
+            )),
+            None => out.push(Line::new(
+                &what,
+                Kind::Warn,
+                format!(
+                    "no channel.channel record with code {:?} in Odoo: create it (Channels → Channels → New) to see its sync runs, quarantine and bindings there",
+                    ch.id
+                ),
+                Exit::Ok,
+            )),
+        }
+    }
+    out
 }
 
 /// What the Odoo findings say, and how they fit the configuration.
@@ -245,6 +284,7 @@ pub(crate) fn odoo_lines(f: &Findings, config: &Config) -> Vec<Line> {
         )),
         None => {}
     }
+    out.extend(addon_channel_lines(f, config));
     for p in &f.problems {
         out.push(match p.severity {
             Severity::Error => Line::fail("odoo", p.message.clone(), Exit::CheckFailed),
@@ -319,6 +359,7 @@ mod tests {
             }],
             storable_products: Some(120),
             addon_channel_sync: Some(AddonState::NotInstalled),
+            addon_channels: None,
             problems: vec![],
         }
     }
@@ -349,5 +390,40 @@ mod tests {
         let wh = find("channels[0].warehouses[1]").expect("EU is not in Odoo");
         assert_eq!((wh.kind, wh.exit), (Kind::Fail, Exit::CheckFailed));
         assert!(find("channels[0].warehouses[0]").is_none());
+        assert!(
+            lines.iter().all(|l| !l.what.starts_with("channel ")),
+            "no addon, no channel records to look for"
+        );
+    }
+
+    #[test]
+    fn with_the_addon_a_missing_channel_record_is_reported() {
+        let mut f = connected();
+        f.addon_channel_sync = Some(AddonState::Installed);
+        f.addon_channels = Some(vec![]);
+        let cfg = config();
+        let lines = odoo_lines(&f, &cfg);
+        let id = &cfg.channels[0].id;
+        let line = lines
+            .iter()
+            .find(|l| l.what == format!("channel {id}"))
+            .expect("a line for the configured channel");
+        assert_eq!(line.kind, Kind::Warn);
+        assert!(
+            line.detail.contains("no channel.channel"),
+            "{}",
+            line.detail
+        );
+        f.addon_channels = Some(vec![diagnostics::AddonChannel {
+            id: 3,
+            code: id.clone(),
+            active: true,
+        }]);
+        let lines = odoo_lines(&f, &cfg);
+        let line = lines
+            .iter()
+            .find(|l| l.what == format!("channel {id}"))
+            .unwrap();
+        assert_eq!(line.kind, Kind::Ok);
     }
 }

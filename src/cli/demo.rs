@@ -405,6 +405,26 @@ async fn print_events(mut rx: tokio::sync::broadcast::Receiver<SyncEvent>, t0: I
                 done,
                 total,
             } => line(job, format!("{channel}: {done}/{total}")),
+            SyncEvent::QuarantineDecided {
+                channel,
+                external_ref,
+                decision,
+            } => line(
+                "HELD",
+                format!("{channel} {external_ref}: {decision} in Odoo"),
+            ),
+            SyncEvent::ListingsPushed {
+                channel,
+                upserted,
+                rejected,
+                prices_applied,
+                prices_rejected,
+            } => line(
+                "catalog",
+                format!(
+                    "{channel}: {upserted} listing(s) sent, {rejected} refused; {prices_applied} price(s) applied, {prices_rejected} refused"
+                ),
+            ),
             SyncEvent::JobFailed {
                 channel,
                 job,

@@ -81,7 +81,18 @@ pub struct Findings {
     pub warehouses: Vec<WarehouseInfo>,
     pub storable_products: Option<u64>,
     pub addon_channel_sync: Option<AddonState>,
+    /// With the addon: the codes of the `channel.channel` records (active or not), to tell
+    /// which configured channels have none.
+    pub addon_channels: Option<Vec<AddonChannel>>,
     pub problems: Vec<Problem>,
+}
+
+/// A `channel.channel` record, as `check` compares it with the configuration.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AddonChannel {
+    pub id: i64,
+    pub code: String,
+    pub active: bool,
 }
 
 impl Findings {
@@ -96,6 +107,7 @@ impl Findings {
             warehouses: Vec::new(),
             storable_products: None,
             addon_channel_sync: None,
+            addon_channels: None,
             problems: Vec::new(),
         }
     }
@@ -344,8 +356,43 @@ pub async fn inspect(client: &OdooClient) -> Findings {
             "the channel_sync addon is not installed: the daemon works without it (orders bound by client_order_ref, notes in chatter) but channels, bindings, sync runs and quarantine will not appear in Odoo",
         )),
     }
+    if state == AddonState::Installed {
+        match addon_channels(client).await {
+            Ok(list) => f.addon_channels = Some(list),
+            Err(e) => f
+                .problems
+                .push(part_problem("reading the channels (channel.channel)", &e)),
+        }
+    }
     f.addon_channel_sync = Some(state);
     f
+}
+
+async fn addon_channels(client: &OdooClient) -> Result<Vec<AddonChannel>, OdooError> {
+    let rows = client
+        .search_read(
+            "channel.channel",
+            &Domain::new(),
+            &["code", "active"],
+            &SearchOpts::default().context(crate::odoo::Context::from_iter([(
+                "active_test".to_owned(),
+                serde_json::Value::Bool(false),
+            )])),
+        )
+        .await?;
+    let mut out = Vec::with_capacity(rows.len());
+    for row in &rows {
+        let rec = Record::new("channel.channel", row).map_err(OdooError::Decode)?;
+        out.push(AddonChannel {
+            id: rec.id().map_err(OdooError::Decode)?,
+            code: rec
+                .string("code")
+                .map_err(OdooError::Decode)?
+                .unwrap_or_default(),
+            active: rec.bool("active").map_err(OdooError::Decode)?,
+        });
+    }
+    Ok(out)
 }
 
 fn part_problem(what: &str, e: &OdooError) -> Problem {

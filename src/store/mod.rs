@@ -29,6 +29,7 @@
 
 mod outbox;
 mod pending;
+mod release;
 mod scan;
 #[cfg(test)]
 mod tests;
@@ -50,6 +51,7 @@ pub use outbox::{
     OutboxRow, OutboxState,
 };
 pub use pending::InFlight;
+pub use release::{InboxLink, Released};
 pub use scan::InboxEntry;
 
 static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");

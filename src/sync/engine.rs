@@ -27,8 +27,10 @@ use super::catalog::Catalog;
 use super::channels::ChannelHandle;
 use super::events::{EventBus, SyncEvent};
 use super::fulfilment::{Outbound, OutboundReport};
+use super::listings::{self, ListingsReport};
 use super::odoo_log::{OdooLog, RunSummary};
 use super::orders::{self, CountryCache, ImportReport, Importer, PullReport};
+use super::quarantine::{self, DecisionReport};
 use super::stock::{PushReport, RecomputeReport, StockJob};
 use crate::config::{Config, Schedule};
 use crate::odoo::{OdooClient, OdooError};
@@ -40,6 +42,10 @@ pub const STOCK_BURST: Duration = Duration::from_millis(50);
 pub const REALTIME_RECONCILE: Duration = Duration::from_secs(60);
 /// The catalogue (products, SKUs, bindings) is re-read this often.
 pub const CATALOG_REFRESH: Duration = Duration::from_secs(10 * 60);
+/// Release / Discard decisions taken in Odoo are looked for this often (addon only).
+pub const QUARANTINE_POLL: Duration = Duration::from_secs(30);
+/// Listings and prices from the addon's bindings are published this often (addon only).
+pub const LISTINGS_EVERY: Duration = Duration::from_secs(5 * 60);
 
 #[derive(Debug, thiserror::Error)]
 pub enum EngineError {
@@ -57,6 +63,10 @@ pub struct CycleReport {
     pub recompute: Option<RecomputeReport>,
     pub pushed: HashMap<String, PushReport>,
     pub outbound: HashMap<String, OutboundReport>,
+    /// Listings and prices (addon only).
+    pub listings: HashMap<String, ListingsReport>,
+    /// Quarantine decisions taken in Odoo, acted on before and after the order rounds.
+    pub decisions: Vec<DecisionReport>,
     pub errors: Vec<String>,
 }
 
@@ -187,9 +197,7 @@ impl Engine {
                 summary.failed += 1;
             }
         }
-        if summary.read + summary.written + summary.failed > 0 {
-            self.log.sync_run(&summary).await;
-        }
+        self.log.job_done(&summary).await;
         let pulled = pulled.map_err(|e| {
             let msg = e.to_string();
             self.events.emit(SyncEvent::JobFailed {
@@ -272,9 +280,7 @@ impl Engine {
                 errors: vec![e.clone()],
             },
         };
-        if summary.read + summary.failed > 0 {
-            self.log.sync_run(&summary).await;
-        }
+        self.log.job_done(&summary).await;
         if let Err(e) = &r {
             self.events.emit(SyncEvent::JobFailed {
                 channel: ch.config.id.clone(),
@@ -285,10 +291,80 @@ impl Engine {
         r
     }
 
-    /// Every job once: orders of every channel, then each channel's outbound round
-    /// (shipments, cancellations, returns), then stock, then every channel's push.
+    /// Act on the Release / Discard decisions taken in Odoo (addon only); wakes the order
+    /// task of each channel that got records back.
+    pub async fn quarantine_round(&self) -> Result<DecisionReport, String> {
+        let r = quarantine::honour(
+            &self.odoo,
+            &self.store,
+            &self.log,
+            &self.events,
+            &self.channels,
+        )
+        .await
+        .map_err(|e| e.to_string())?;
+        for (channel, n) in &r.requeued {
+            if *n > 0 {
+                self.wake_orders(channel);
+            }
+        }
+        for e in &r.errors {
+            tracing::warn!(error = %e, "quarantine decision not applied yet");
+        }
+        Ok(r)
+    }
+
+    /// Publish one channel's listings and prices from the addon's bindings; records the run
+    /// in Odoo (job `prices`, which sets `last_price_sync`).
+    pub async fn listings_round(&self, ch: &ChannelHandle) -> Result<ListingsReport, String> {
+        let started = Timestamp::now();
+        let r = listings::round(&self.odoo, &self.store, &self.log, &self.events, ch)
+            .await
+            .map_err(|e| e.to_string());
+        if !self.log.addon() {
+            return r;
+        }
+        let mut summary = RunSummary {
+            channel: ch.config.id.clone(),
+            job: "prices",
+            started,
+            finished: Timestamp::now(),
+            read: 0,
+            written: 0,
+            failed: 0,
+            errors: Vec::new(),
+        };
+        match &r {
+            Ok(l) => {
+                summary.read = l.bindings as u64;
+                summary.written = (l.upserted + l.prices_applied) as u64;
+                summary.failed = (l.rejected + l.prices_rejected) as u64;
+                summary.errors = l.errors.clone();
+            }
+            Err(e) => {
+                summary.failed = 1;
+                summary.errors.push(e.clone());
+                self.events.emit(SyncEvent::JobFailed {
+                    channel: ch.config.id.clone(),
+                    job: "prices",
+                    error: e.clone(),
+                });
+            }
+        }
+        self.log.job_done(&summary).await;
+        r
+    }
+
+    /// Every job once: quarantine decisions, orders of every channel, each channel's
+    /// outbound round (shipments, cancellations, returns), stock, every channel's push,
+    /// listings and prices, and the decisions again (so a record released in Odoo is imported
+    /// and reported back within one cycle).
     pub async fn cycle(&self) -> CycleReport {
         let mut report = CycleReport::default();
+        match self.quarantine_round().await {
+            Ok(d) => report.decisions.push(d),
+            Err(e) => report.errors.push(format!("quarantine: {e}")),
+        }
         for ch in &self.channels {
             match self.orders_round(ch).await {
                 Ok((p, i)) => {
@@ -318,6 +394,22 @@ impl Engine {
                     report.pushed.insert(ch.config.id.clone(), p);
                 }
                 Err(e) => report.errors.push(format!("{}: push: {e}", ch.config.id)),
+            }
+        }
+        if self.log.addon() {
+            for ch in &self.channels {
+                match self.listings_round(ch).await {
+                    Ok(l) => {
+                        report.listings.insert(ch.config.id.clone(), l);
+                    }
+                    Err(e) => report
+                        .errors
+                        .push(format!("{}: listings: {e}", ch.config.id)),
+                }
+            }
+            match self.quarantine_round().await {
+                Ok(d) => report.decisions.push(d),
+                Err(e) => report.errors.push(format!("quarantine: {e}")),
             }
         }
         report
@@ -389,6 +481,24 @@ impl Engine {
                 }
             }
         });
+        if self.log.addon() {
+            let me = self.clone();
+            tasks.spawn(async move {
+                loop {
+                    let _ = me.quarantine_round().await;
+                    tokio::time::sleep(QUARANTINE_POLL).await;
+                }
+            });
+            for ch in self.channels.clone() {
+                let me = self.clone();
+                tasks.spawn(async move {
+                    loop {
+                        let _ = me.listings_round(&ch).await;
+                        tokio::time::sleep(LISTINGS_EVERY).await;
+                    }
+                });
+            }
+        }
         let me = self.clone();
         tasks.spawn(async move {
             loop {

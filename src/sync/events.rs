@@ -73,6 +73,23 @@ pub enum SyncEvent {
         external_id: String,
         detail: String,
     },
+    /// A decision taken in Odoo (or from the CLI) on a quarantined record was applied:
+    /// `released` (put back through its job) or `discarded`.
+    QuarantineDecided {
+        channel: String,
+        external_ref: String,
+        decision: String,
+    },
+    /// A listings and prices round on a channel finished.
+    ListingsPushed {
+        channel: String,
+        /// Listings created or updated on the channel.
+        upserted: usize,
+        rejected: usize,
+        /// Prices the channel acknowledged / refused.
+        prices_applied: usize,
+        prices_rejected: usize,
+    },
     /// Progress of long work (`done` of `total`).
     Progress {
         channel: String,

@@ -15,6 +15,9 @@
 //! catalog.rs    SKU ↔ product (default_code, or the addon's bindings)
 //! channels.rs   [[channels]] → connectors through the registry (secrets resolved here)
 //! odoo_log.rs   sync runs, quarantine and notes shown in Odoo (addon-aware)
+//! quarantine.rs Release / Discard decided in Odoo (or the CLI) → re-import or drop
+//! listings.rs   addon bindings → listings and per-channel prices, state written back
+//! pricing.rs    pricelist rules → a price, as Odoo computes it (pure)
 //! events.rs     what the jobs did, for logs, the demo's live view and tests
 //! webhooks.rs   webhooks in: verified, deduplicated, turned into wake-ups (never writes)
 //! ```
@@ -27,8 +30,11 @@ pub mod channels;
 pub mod engine;
 pub mod events;
 pub mod fulfilment;
+pub mod listings;
 pub mod odoo_log;
 pub mod orders;
+pub mod pricing;
+pub mod quarantine;
 pub mod reorder;
 pub mod returns;
 pub mod stock;

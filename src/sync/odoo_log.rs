@@ -8,13 +8,23 @@
 //! silently skipped.
 
 use std::collections::HashMap;
+use std::time::{Duration, Instant};
 
 use jiff::Timestamp;
 use parking_lot::Mutex;
 use serde_json::{Map, Value, json};
 
-use crate::odoo::{Domain, OdooClient, OdooError};
+use crate::odoo::{CallKind, Domain, OdooClient, OdooError};
 use crate::odoo::{LogEntry, MessageKind, SearchOpts};
+
+/// A channel that has no `channel.channel` record yet is looked up again after this long (a
+/// person may create it while the daemon runs).
+const MISSING_CHANNEL_RECHECK: Duration = Duration::from_secs(300);
+/// The channel's sync status in Odoo is rewritten at least this often while jobs run (so the
+/// addon's "stale" warning means the daemon stopped), and at once when it changes.
+const STATUS_HEARTBEAT: Duration = Duration::from_secs(60);
+/// Bindings written back per `write` call when their values differ.
+const WRITE_BACK_CHUNK: usize = 500;
 
 /// The addon's models, by the names in ARCHITECTURE.md ("The Odoo addon contract").
 pub mod model {
@@ -65,7 +75,7 @@ impl RunSummary {
         }
     }
 
-    fn error_summary(&self) -> String {
+    pub fn error_summary(&self) -> String {
         let mut s = self
             .errors
             .iter()
@@ -99,7 +109,20 @@ pub struct QuarantineNote<'a> {
 pub struct OdooLog {
     odoo: OdooClient,
     addon: bool,
-    channel_ids: Mutex<HashMap<String, Option<i64>>>,
+    /// channel code → (record, when looked up).
+    channel_ids: Mutex<HashMap<String, (Option<i64>, Instant)>>,
+    /// channel code → what was last written on its `channel.channel` record.
+    status: Mutex<HashMap<String, ChannelStatus>>,
+}
+
+/// The latest result of each job of a channel, and what was written to Odoo.
+#[derive(Debug, Default, Clone)]
+struct ChannelStatus {
+    /// job → (state, message, finished).
+    jobs: HashMap<&'static str, (RunState, String, Timestamp)>,
+    written: Option<(String, String, Instant)>,
+    /// job → when its `last_*_sync` field was last written.
+    job_written: HashMap<&'static str, Instant>,
 }
 
 impl OdooLog {
@@ -121,7 +144,13 @@ impl OdooLog {
             odoo: odoo.clone(),
             addon,
             channel_ids: Mutex::new(HashMap::new()),
+            status: Mutex::new(HashMap::new()),
         }
+    }
+
+    /// The client this log writes with (for jobs that share it).
+    pub fn odoo(&self) -> &OdooClient {
+        &self.odoo
     }
 
     /// Whether the `channel_sync` addon's models are available.
@@ -135,7 +164,9 @@ impl OdooLog {
         if !self.addon {
             return None;
         }
-        if let Some(v) = self.channel_ids.lock().get(channel) {
+        if let Some((v, at)) = self.channel_ids.lock().get(channel)
+            && (v.is_some() || at.elapsed() < MISSING_CHANNEL_RECHECK)
+        {
             return *v;
         }
         let found = self
@@ -152,10 +183,12 @@ impl OdooLog {
                 if id.is_none() {
                     tracing::warn!(
                         channel,
-                        "no channel.channel record with this code: create it in Odoo (Channels → Channels) to see its sync runs there"
+                        "no channel.channel record with this code: a channel administrator must create it in Odoo (Channels → Channels → New, code = the channel id); until then its runs go to ir.logging and orders are bound by client_order_ref only"
                     );
                 }
-                self.channel_ids.lock().insert(channel.to_owned(), id);
+                self.channel_ids
+                    .lock()
+                    .insert(channel.to_owned(), (id, Instant::now()));
                 id
             }
             Err(e) => {
@@ -243,36 +276,7 @@ impl OdooLog {
 
     async fn try_quarantine(&self, q: &QuarantineNote<'_>) -> Result<(String, i64), OdooError> {
         if let Some(channel_id) = self.channel_record(q.channel).await {
-            let daemon_ref = format!("q{}", q.daemon_id);
-            // Search first: the mirror is idempotent on (channel, daemon_ref).
-            let existing = self
-                .odoo
-                .search(
-                    model::QUARANTINE,
-                    &Domain::leaf("channel_id", "=", channel_id).and(Domain::leaf(
-                        "daemon_ref",
-                        "=",
-                        daemon_ref.as_str(),
-                    )),
-                    &SearchOpts::default().limit(1),
-                )
-                .await?;
-            if let Some(id) = existing.first() {
-                return Ok((model::QUARANTINE.into(), *id));
-            }
-            let mut v = Map::new();
-            v.insert("channel_id".into(), json!(channel_id));
-            v.insert("kind".into(), json!(q.kind));
-            v.insert("external_ref".into(), json!(q.external_ref));
-            v.insert("reason".into(), json!(q.reason));
-            v.insert("payload".into(), json!(truncate(q.payload, 100_000)));
-            v.insert("daemon_ref".into(), json!(daemon_ref));
-            if let Some((model, id)) = q.record {
-                v.insert("res_model".into(), json!(model));
-                v.insert("res_id".into(), json!(id));
-            }
-            let id = self.odoo.create(model::QUARANTINE, v, None).await?;
-            return Ok((model::QUARANTINE.into(), id));
+            return self.mirror_quarantine(channel_id, q).await;
         }
         let text = format!(
             "odoo-channels held {} {} from channel {}: {}",
@@ -308,6 +312,295 @@ impl OdooLog {
             tracing::warn!(model, id, error = %e, "could not post a note in Odoo");
         }
     }
+}
+
+impl OdooLog {
+    /// `channel.quarantine`, one record per (channel, kind, external reference):
+    ///
+    /// * the daemon's own id (`daemon_ref = q<id>`) is searched first, so mirroring twice
+    ///   (a retry after an ambiguous create, a restart) finds the record;
+    /// * else a record for the same external reference is reused: still held → it gets the
+    ///   new reason and daemon id; already released or discarded → the daemon retried (or
+    ///   the channel sent a new version) and it failed again, so it is put **on hold again**
+    ///   (`action_hold`, as the addon intends) with the new reason, rather than a second
+    ///   record appearing beside the first;
+    /// * else it is created, with `res_model`/`res_id` when an Odoo record is concerned.
+    async fn mirror_quarantine(
+        &self,
+        channel_id: i64,
+        q: &QuarantineNote<'_>,
+    ) -> Result<(String, i64), OdooError> {
+        let daemon_ref = format!("q{}", q.daemon_id);
+        let by_channel = Domain::leaf("channel_id", "=", channel_id);
+        let existing = self
+            .odoo
+            .search(
+                model::QUARANTINE,
+                &by_channel
+                    .clone()
+                    .and(Domain::leaf("daemon_ref", "=", daemon_ref.as_str())),
+                &SearchOpts::default().limit(1),
+            )
+            .await?;
+        if let Some(id) = existing.first() {
+            return Ok((model::QUARANTINE.into(), *id));
+        }
+        let mut v = Map::new();
+        v.insert("reason".into(), json!(q.reason));
+        v.insert("payload".into(), json!(truncate(q.payload, 100_000)));
+        v.insert("daemon_ref".into(), json!(daemon_ref));
+        if let Some((model, id)) = q.record {
+            v.insert("res_model".into(), json!(model));
+            v.insert("res_id".into(), json!(id));
+        }
+        if !q.external_ref.is_empty() {
+            let same = self
+                .odoo
+                .search_read(
+                    model::QUARANTINE,
+                    &by_channel
+                        .and(Domain::leaf("kind", "=", q.kind))
+                        .and(Domain::leaf("external_ref", "=", q.external_ref)),
+                    &["state"],
+                    &SearchOpts::default().order("id desc").limit(1),
+                )
+                .await?;
+            if let Some(row) = same.first() {
+                let rec =
+                    crate::odoo::Record::new(model::QUARANTINE, row).map_err(OdooError::Decode)?;
+                let id = rec.id().map_err(OdooError::Decode)?;
+                if rec.string("state").map_err(OdooError::Decode)?.as_deref() != Some("held") {
+                    self.odoo
+                        .call(
+                            model::QUARANTINE,
+                            "action_hold",
+                            Some(&[id]),
+                            Map::new(),
+                            None,
+                            CallKind::Write,
+                        )
+                        .await?;
+                }
+                self.odoo.write(model::QUARANTINE, &[id], v, None).await?;
+                return Ok((model::QUARANTINE.into(), id));
+            }
+        }
+        v.insert("channel_id".into(), json!(channel_id));
+        v.insert("kind".into(), json!(q.kind));
+        v.insert("external_ref".into(), json!(q.external_ref));
+        let id = self.odoo.create(model::QUARANTINE, v, None).await?;
+        Ok((model::QUARANTINE.into(), id))
+    }
+
+    /// After every run of a job (whether it did anything or not): a `channel.sync.run` when
+    /// it read, wrote or failed something, and the channel's sync status in Odoo
+    /// (`last_stock_sync` / `last_order_sync` / `last_price_sync`, `last_sync_state`,
+    /// `last_sync_message`). The state is the worst of each job's latest result, so a
+    /// healthy stock push does not hide failing order imports. The status is written when it
+    /// changes, and otherwise at most once a minute per channel (the heartbeat that keeps the
+    /// addon's "stale" warning meaningful).
+    pub async fn job_done(&self, run: &RunSummary) {
+        if run.read + run.written + run.failed > 0 || !run.errors.is_empty() {
+            self.sync_run(run).await;
+        }
+        self.channel_status(run).await;
+    }
+
+    async fn channel_status(&self, run: &RunSummary) {
+        if !self.addon {
+            return;
+        }
+        let Some(channel_id) = self.channel_record(&run.channel).await else {
+            return;
+        };
+        let field = match run.job {
+            "stock" => Some("last_stock_sync"),
+            "orders" => Some("last_order_sync"),
+            "prices" | "listings" => Some("last_price_sync"),
+            _ => None,
+        };
+        let (state, message, due) = {
+            let mut all = self.status.lock();
+            let st = all.entry(run.channel.clone()).or_default();
+            let summary = if run.errors.is_empty() {
+                String::new()
+            } else {
+                run.error_summary()
+            };
+            st.jobs
+                .insert(run.job, (run.state(), summary, run.finished));
+            let (state, message) = overall(&st.jobs);
+            // A job's own timestamp is written on its first run and then at the heartbeat's
+            // pace, so every job's `last_*_sync` is set even while the state stays the same.
+            let job_due = field.is_some()
+                && st
+                    .job_written
+                    .get(run.job)
+                    .is_none_or(|at| at.elapsed() >= STATUS_HEARTBEAT);
+            let due = job_due
+                || match &st.written {
+                    Some((s, m, at)) => {
+                        s != state || *m != message || at.elapsed() >= STATUS_HEARTBEAT
+                    }
+                    None => true,
+                };
+            (state, message, due)
+        };
+        if !due {
+            return;
+        }
+        let mut v = Map::new();
+        if let Some(f) = field {
+            v.insert(f.into(), json!(odoo_dt(run.finished)));
+        }
+        v.insert("last_sync_state".into(), json!(state));
+        v.insert(
+            "last_sync_message".into(),
+            if message.is_empty() {
+                Value::Bool(false)
+            } else {
+                json!(truncate(&message, 4000))
+            },
+        );
+        match self
+            .odoo
+            .write(model::CHANNEL, &[channel_id], v, None)
+            .await
+        {
+            Ok(()) => {
+                if let Some(st) = self.status.lock().get_mut(&run.channel) {
+                    st.written = Some((state.to_owned(), message, Instant::now()));
+                    if field.is_some() {
+                        st.job_written.insert(run.job, Instant::now());
+                    }
+                }
+            }
+            Err(e) => {
+                tracing::warn!(channel = %run.channel, error = %e, "could not write the channel's sync status in Odoo")
+            }
+        }
+    }
+
+    /// Write what was pushed back on the channel's bindings (`last_pushed_qty` and
+    /// `last_pushed_at`), for the stock job after a push round: `(sku, quantity, applied at)`
+    /// per acknowledged SKU. One read of the bindings concerned, then one `write` per distinct
+    /// value (quantities repeat a lot: every SKU at 0 is one call). SKUs without a binding
+    /// (listed by `default_code`) are skipped. Best effort, like all monitoring: a failure is
+    /// logged, never returned.
+    pub async fn record_pushes(&self, channel: &str, pushes: &[(String, i64, Timestamp)]) {
+        let rows: Vec<(String, Value, Value)> = pushes
+            .iter()
+            .map(|(sku, qty, at)| (sku.clone(), json!(*qty as f64), json!(odoo_dt(*at))))
+            .collect();
+        self.write_back(channel, "last_pushed_qty", &rows).await;
+    }
+
+    /// As [`Self::record_pushes`], for prices (`last_pushed_price`, `last_pushed_at`).
+    pub async fn record_prices(
+        &self,
+        channel: &str,
+        pushes: &[(String, rust_decimal::Decimal, Timestamp)],
+    ) {
+        let rows: Vec<(String, Value, Value)> = pushes
+            .iter()
+            .map(|(sku, price, at)| {
+                (
+                    sku.clone(),
+                    crate::sync::listings::decimal_json(*price),
+                    json!(odoo_dt(*at)),
+                )
+            })
+            .collect();
+        self.write_back(channel, "last_pushed_price", &rows).await;
+    }
+
+    async fn write_back(&self, channel: &str, field: &str, rows: &[(String, Value, Value)]) {
+        if !self.addon || rows.is_empty() {
+            return;
+        }
+        let Some(channel_id) = self.channel_record(channel).await else {
+            return;
+        };
+        let mut ids: HashMap<String, i64> = HashMap::new();
+        for chunk in rows.chunks(WRITE_BACK_CHUNK) {
+            let skus: Vec<&str> = chunk.iter().map(|(s, _, _)| s.as_str()).collect();
+            match self
+                .odoo
+                .search_read(
+                    model::BINDING,
+                    &Domain::leaf("channel_id", "=", channel_id).and(Domain::leaf(
+                        "external_sku",
+                        "in",
+                        skus,
+                    )),
+                    &["external_sku"],
+                    &SearchOpts::default(),
+                )
+                .await
+            {
+                Ok(found) => {
+                    for row in &found {
+                        if let (Some(id), Some(sku)) = (
+                            row.get("id").and_then(Value::as_i64),
+                            row.get("external_sku").and_then(Value::as_str),
+                        ) {
+                            ids.insert(sku.to_owned(), id);
+                        }
+                    }
+                }
+                Err(e) => {
+                    tracing::warn!(channel, error = %e, "could not read the bindings to record pushes");
+                    return;
+                }
+            }
+        }
+        let mut groups: HashMap<String, (Value, Value, Vec<i64>)> = HashMap::new();
+        for (sku, value, at) in rows {
+            if let Some(id) = ids.get(sku) {
+                groups
+                    .entry(format!("{value}|{at}"))
+                    .or_insert_with(|| (value.clone(), at.clone(), Vec::new()))
+                    .2
+                    .push(*id);
+            }
+        }
+        for (value, at, ids) in groups.into_values() {
+            let mut v = Map::new();
+            v.insert(field.into(), value);
+            v.insert("last_pushed_at".into(), at);
+            if let Err(e) = self.odoo.write(model::BINDING, &ids, v, None).await {
+                tracing::warn!(channel, field, error = %e, "could not record pushes on the bindings");
+            }
+        }
+    }
+}
+
+/// The channel's state from each job's latest result: `error` when every job that ran last
+/// failed, `warning` when some failed or partly failed, `ok` otherwise; the message names
+/// the jobs that did not end well.
+fn overall(jobs: &HashMap<&'static str, (RunState, String, Timestamp)>) -> (&'static str, String) {
+    let mut bad: Vec<(&str, RunState, &str)> = jobs
+        .iter()
+        .filter(|(_, (s, m, _))| *s != RunState::Done || !m.is_empty())
+        .map(|(j, (s, m, _))| (*j, *s, m.as_str()))
+        .collect();
+    bad.sort_by_key(|b| b.0);
+    let state = if bad.is_empty() {
+        "ok"
+    } else if jobs.values().all(|(s, _, _)| *s == RunState::Failed) {
+        "error"
+    } else {
+        "warning"
+    };
+    let message = bad
+        .iter()
+        .map(|(j, s, m)| {
+            let first = m.lines().next().unwrap_or("");
+            format!("{j}: {} {first}", s.as_str()).trim_end().to_owned()
+        })
+        .collect::<Vec<_>>()
+        .join("\n");
+    (state, message)
 }
 
 /// Odoo's naive-UTC datetime string.
@@ -362,6 +655,23 @@ mod tests {
         assert_eq!(r.state(), RunState::Partial);
         r.written = 0;
         assert_eq!(r.state(), RunState::Failed);
+    }
+
+    #[test]
+    fn the_channel_state_is_the_worst_latest_job_result() {
+        let t = Timestamp::UNIX_EPOCH;
+        let mut jobs = HashMap::new();
+        jobs.insert("stock", (RunState::Done, String::new(), t));
+        assert_eq!(overall(&jobs), ("ok", String::new()));
+        jobs.insert("orders", (RunState::Failed, "pull: 503\nmore".into(), t));
+        let (state, msg) = overall(&jobs);
+        assert_eq!(state, "warning", "stock still works");
+        assert_eq!(msg, "orders: failed pull: 503");
+        jobs.insert("stock", (RunState::Failed, "push: 401".into(), t));
+        assert_eq!(overall(&jobs).0, "error");
+        jobs.insert("stock", (RunState::Done, String::new(), t));
+        jobs.insert("orders", (RunState::Done, String::new(), t));
+        assert_eq!(overall(&jobs).0, "ok", "recovered");
     }
 
     #[test]

@@ -24,6 +24,10 @@ pub fn is_thread(model: &str) -> bool {
             | "stock.lot"
             | "delivery.carrier"
             | "product.pricelist"
+            // channel_sync (mail.thread), when the addon is installed
+            | "channel.channel"
+            | "channel.product.binding"
+            | "channel.quarantine"
     )
 }
 

@@ -6,6 +6,7 @@
 
 pub mod account;
 pub mod backorder;
+pub mod channel_sync;
 pub mod mail;
 pub mod purchase;
 pub mod reversal;
@@ -59,6 +60,7 @@ pub fn prepare_create(
     model: &str,
     vals: &mut Map<String, Value>,
 ) -> OResult<Prepared> {
+    channel_sync::prepare_create(env, model, vals)?;
     match model {
         "stock.quant" => return stock::prepare_quant(env, vals),
         "stock.warehouse" => stock::prepare_warehouse(env, vals)?,
@@ -178,7 +180,7 @@ pub fn after_create(
         "purchase.order.line" => purchase::recompute_line(env, id)?,
         _ => {}
     }
-    Ok(())
+    channel_sync::after_create(env, model, id)
 }
 
 /// Before `write`: checks and value rewrites.
@@ -188,6 +190,7 @@ pub fn before_write(
     ids: &[i64],
     vals: &mut Map<String, Value>,
 ) -> OResult<()> {
+    channel_sync::before_write(env, model, ids, vals)?;
     match model {
         "res.partner.bank" => {
             if let Some(Value::String(acc)) = vals.get("acc_number") {
@@ -271,11 +274,12 @@ pub fn after_write(
         }
         _ => {}
     }
-    Ok(())
+    channel_sync::after_write(env, model, ids, vals)
 }
 
 /// Before `unlink`: Odoo's `@api.ondelete` rules.
 pub fn before_unlink(env: &mut Env, model: &str, ids: &[i64]) -> OResult<()> {
+    channel_sync::before_unlink(env, model, ids)?;
     if model == "sale.order" {
         for &id in ids {
             let state = env.get_str("sale.order", id, "state").unwrap_or_default();
@@ -305,6 +309,9 @@ pub fn call(
     ids: &[i64],
     kw: &Map<String, Value>,
 ) -> Option<OResult<Value>> {
+    if let Some(r) = channel_sync::call(env, model, method, ids, kw) {
+        return Some(r);
+    }
     let r = match (model, method) {
         (_, "message_post") => mail::message_post(env, model, ids, kw),
         ("stock.quant", "action_apply_inventory") => stock::action_apply_inventory(env, ids),
@@ -352,6 +359,9 @@ pub type Signature = (bool, &'static [(&'static str, bool)], bool);
 
 /// Public business methods and their parameters (for signature binding).
 pub fn signature(model: &str, method: &str) -> Option<Signature> {
+    if let Some(s) = channel_sync::signature(model, method) {
+        return Some(s);
+    }
     // (api_model, params, var_kwargs)
     Some(match (model, method) {
         (_, "message_post") => (false, &[], true),

@@ -4,6 +4,7 @@
 //! no undo log); what Odoo would have computed at install time is written as stored values.
 
 pub mod catalog;
+pub mod channel_sync;
 pub mod demo;
 
 use crate::convert;
