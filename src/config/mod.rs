@@ -17,6 +17,7 @@
 //! `config.example.toml` at the repository root documents every key and its default; the
 //! defaults themselves live once, in [`raw`].
 
+pub mod orders;
 mod raw;
 pub mod schedule;
 #[cfg(test)]
@@ -32,6 +33,7 @@ pub use channels_core::secret::SecretRef;
 use rust_decimal::Decimal;
 pub use schedule::{Schedule, ScheduleError, format_duration, parse_duration};
 
+pub use orders::OrdersConfig;
 pub use raw::DEFAULT_STORE_URL;
 use raw::{RawChannel, RawConfig};
 
@@ -54,6 +56,8 @@ pub struct Config {
     pub log: LogConfig,
     pub inventory: InventoryConfig,
     pub channels: Vec<ChannelConfig>,
+    /// `[orders]`: audit, routing, carriers, SLA and amounts of imported orders.
+    pub orders: OrdersConfig,
     /// Findings that do not stop the daemon (inline secrets, no channels…), each with its key
     /// path; `check` and `config validate` print them, `run` logs them.
     pub warnings: Vec<ConfigProblem>,
@@ -693,7 +697,9 @@ fn validate(raw: RawConfig, env: &LoadEnv, p: &mut Problems<'_>) -> Option<Confi
     let server = validate_server(raw.server, p);
     let log = validate_log(raw.log, p);
     let inventory = validate_inventory(raw.inventory, p);
+    let channel_ids: Vec<String> = raw.channels.iter().filter_map(|c| c.id.clone()).collect();
     let channels = validate_channels(raw.channels, p);
+    let orders = orders::validate(raw.orders, &channel_ids, p);
     Some(Config {
         odoo: odoo?,
         store: store?,
@@ -701,6 +707,7 @@ fn validate(raw: RawConfig, env: &LoadEnv, p: &mut Problems<'_>) -> Option<Confi
         log: log?,
         inventory: inventory?,
         channels: channels?,
+        orders: orders?,
         warnings: Vec::new(),
         source: None,
     })

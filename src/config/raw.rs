@@ -22,6 +22,7 @@ pub struct RawConfig {
     pub log: RawLog,
     pub inventory: RawInventory,
     pub channels: Vec<RawChannel>,
+    pub orders: super::orders::RawOrders,
 }
 
 #[derive(Debug, Deserialize)]

@@ -24,10 +24,10 @@ use super::catalog::Catalog;
 use super::channels::ChannelHandle;
 use super::events::{EventBus, SyncEvent};
 use super::odoo_log::{OdooLog, RunSummary};
-use super::orders::{self, CountryCache, ImportReport, Importer, PullReport};
+use super::orders::{self, CountryCache, ImportReport, Importer, PullReport, SetupCache};
 use super::stock::{PushReport, RecomputeReport, StockJob};
 use crate::allocation::Policy;
-use crate::config::{Config, Schedule};
+use crate::config::{Config, OrdersConfig, Schedule};
 use crate::odoo::{OdooClient, OdooError};
 use crate::store::Store;
 
@@ -65,6 +65,9 @@ pub struct Engine {
     stock: StockJob,
     catalog: RwLock<Arc<Catalog>>,
     countries: CountryCache,
+    /// `[orders]` and the Odoo records the order job resolved from it.
+    orders: OrdersConfig,
+    order_setup: SetupCache,
     recompute_now: Notify,
     pull_now: HashMap<String, Arc<Notify>>,
     push_now: HashMap<String, Arc<Notify>>,
@@ -112,6 +115,8 @@ impl Engine {
             stock,
             catalog: RwLock::new(Arc::new(catalog)),
             countries: CountryCache::default(),
+            orders: config.orders.clone(),
+            order_setup: SetupCache::default(),
             recompute_now: Notify::new(),
             pull_now,
             push_now,
@@ -152,6 +157,8 @@ impl Engine {
             events: &self.events,
             catalog: &catalog,
             countries: &self.countries,
+            config: &self.orders,
+            setup: &self.order_setup,
         };
         // Import what is staged even if this pull failed: earlier pulls may have staged orders.
         let imported = importer.import(ch).await;
