@@ -20,8 +20,13 @@ struct World {
 }
 
 async fn world(products: usize) -> World {
+    world_on(products, odoo_sandbox::OdooVersion::V19).await
+}
+
+async fn world_on(products: usize, version: odoo_sandbox::OdooVersion) -> World {
     let emb = Embedded::start(&EmbeddedOptions {
         products,
+        odoo_version: version,
         ..Default::default()
     })
     .await
@@ -255,5 +260,47 @@ async fn an_unknown_sku_is_held_and_shown_in_odoo_never_a_dummy_product() {
             .unwrap()
             .len(),
         1
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn on_odoo_16_orders_are_imported_and_annotated_in_plain_text() {
+    let w = world_on(5, odoo_sandbox::OdooVersion::V16).await;
+    let (product, loc) = first(&w);
+    w.emb.odoo.handle().set_stock(product, loc, 20.0).unwrap();
+    let o = w.emb.market.create_order(order("SKU-000001", 2)).unwrap();
+    let ext = o["id"].as_str().unwrap().to_owned();
+    let r = w.engine.cycle().await;
+    assert!(r.errors.is_empty(), "{:?}", r.errors);
+    assert_eq!(r.imported["shop"].imported, 1, "{:?}", r.imported);
+    let so = w
+        .odoo
+        .search(
+            "sale.order",
+            &Domain::leaf("client_order_ref", "=", format!("shop:{ext}")),
+            &SearchOpts::default(),
+        )
+        .await
+        .unwrap();
+    let notes = w
+        .odoo
+        .search_read(
+            "mail.message",
+            &Domain::leaf("model", "=", "sale.order")
+                .and(Domain::leaf("res_id", "=", so[0]))
+                .and(Domain::leaf("message_type", "=", "comment")),
+            &["body"],
+            &SearchOpts::default(),
+        )
+        .await
+        .unwrap();
+    let body = notes
+        .iter()
+        .filter_map(|n| n["body"].as_str())
+        .find(|b| b.contains("Imported by odoo-channels"))
+        .unwrap_or_else(|| panic!("no import note: {notes:?}"));
+    assert!(
+        !body.contains("&lt;p&gt;"),
+        "markup shown literally: {body}"
     );
 }

@@ -4,9 +4,8 @@
 //! field names in (values, field lists, domains, orders, groupbys) are mapped to their 19.0
 //! names and back out; fields a version does not have are hidden; the storable marker is
 //! rewritten (`type='product'` ⇔ `type='consu', is_storable=True`). Every difference comes from
-//! the version map — except the two behaviours the map does not (yet) carry, which are local
-//! here and reported for inclusion in it: which stock context key a version honours, and
-//! whole-second datetime comparison in domains (19).
+//! the version map, including which stock context key a version honours and whole-second
+//! datetime comparison in domains (19).
 
 use odoo_wire::versions::{GroupMethod, StorableMarker};
 use odoo_wire::{OdooVersion, VersionMap};
@@ -27,11 +26,9 @@ const RENAMABLE: &[(&str, &str)] = &[
 pub struct Personality {
     pub version: OdooVersion,
     pub map: VersionMap,
-    /// 19 compares datetimes by whole second in domains; older versions compare the stored
-    /// microseconds. (Not in `VersionMap` yet.)
+    /// From [`VersionMap::datetime_domains_by_whole_second`].
     pub whole_second_datetimes: bool,
-    /// The product stock context key this version honours: `warehouse` (16–17) or
-    /// `warehouse_id` (18+, where `warehouse` is silently ignored). (Not in `VersionMap` yet.)
+    /// From [`VersionMap::stock_warehouse_context_key`].
     pub warehouse_context_key: &'static str,
 }
 
@@ -40,12 +37,8 @@ impl Personality {
         let map = VersionMap::for_version(version);
         Personality {
             version,
-            whole_second_datetimes: version.major >= 19,
-            warehouse_context_key: if version.major >= 18 {
-                "warehouse_id"
-            } else {
-                "warehouse"
-            },
+            whole_second_datetimes: map.datetime_domains_by_whole_second,
+            warehouse_context_key: map.stock_warehouse_context_key,
             map,
         }
     }

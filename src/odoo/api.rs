@@ -406,12 +406,19 @@ impl OdooClient {
             MessageKind::Note => "mail.mt_note",
             MessageKind::Comment => "mail.mt_comment",
         };
-        let call = Call::write(model, "message_post")
-            .ids(vec![id])
-            .arg("body", body_html)
-            .arg("body_is_html", true)
-            .arg("message_type", "comment")
-            .arg("subtype_xmlid", subtype);
+        let call = if self.map().message_post_body_is_html {
+            Call::write(model, "message_post")
+                .ids(vec![id])
+                .arg("body", body_html)
+                .arg("body_is_html", true)
+        } else {
+            // Odoo 16 escapes an RPC body: send the text, not markup it would show literally.
+            Call::write(model, "message_post")
+                .ids(vec![id])
+                .arg("body", decode::html_to_text(body_html))
+        }
+        .arg("message_type", "comment")
+        .arg("subtype_xmlid", subtype);
         let v = self.execute(call).await?;
         let ids = match &v {
             Value::Number(_) => expect_ids("mail.message", "message_post", &json!([v]))?,

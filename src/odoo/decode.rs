@@ -560,8 +560,47 @@ mod tracked {
     }
 }
 
+/// The text of simple chatter HTML (`<p>`, `<br/>`, entities), for Odoo versions that take
+/// plain text bodies.
+pub fn html_to_text(html: &str) -> String {
+    let mut out = String::with_capacity(html.len());
+    let mut rest = html;
+    while let Some(start) = rest.find('<') {
+        out.push_str(&rest[..start]);
+        let Some(end) = rest[start..].find('>') else {
+            out.push_str(&rest[start..]);
+            rest = "";
+            break;
+        };
+        let tag = rest[start + 1..start + end]
+            .trim_start_matches('/')
+            .to_ascii_lowercase();
+        if (tag.starts_with("br") || tag == "p") && !out.is_empty() && !out.ends_with('\n') {
+            out.push('\n');
+        }
+        rest = &rest[start + end + 1..];
+    }
+    out.push_str(rest);
+    out.trim_end()
+        .replace("&lt;", "<")
+        .replace("&gt;", ">")
+        .replace("&quot;", "\"")
+        .replace("&#39;", "'")
+        .replace("&amp;", "&")
+}
+
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn chatter_html_becomes_text_for_odoo_16() {
+        assert_eq!(
+            html_to_text("<p>Imported &amp; confirmed<br/>order &lt;1&gt;</p>"),
+            "Imported & confirmed\norder <1>"
+        );
+        assert_eq!(html_to_text("plain"), "plain");
+        assert_eq!(html_to_text("<p>a</p><p>b</p>"), "a\nb");
+    }
     use super::*;
     use rust_decimal_macros::dec;
     use serde_json::json;

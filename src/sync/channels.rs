@@ -13,7 +13,11 @@ use crate::config::{ChannelConfig, Config};
 /// Every connector compiled into this binary.
 pub fn registry() -> Registry {
     let mut r = Registry::new();
-    for factory in [channel_sandbox::factory(), channel_amazon::factory()] {
+    for factory in [
+        channel_sandbox::factory(),
+        channel_amazon::factory(),
+        channel_shopify::factory(),
+    ] {
         r.register(factory).expect("one connector per kind");
     }
     r

@@ -97,6 +97,14 @@ pub struct VersionMap {
     /// Context keys that restrict stock quantities to one warehouse. 16–17 read `warehouse`,
     /// 18+ read `warehouse_id` and silently ignore `warehouse`; sending both is version-proof.
     pub stock_warehouse_context_keys: &'static [&'static str],
+    /// The one of those keys this version honours (the sandbox obeys only it).
+    pub stock_warehouse_context_key: &'static str,
+    /// 19 compares datetimes by whole second in domains (`'>' W` means `>= W+1s`); older
+    /// versions compare the stored microseconds (scenario 05).
+    pub datetime_domains_by_whole_second: bool,
+    /// `message_post(body_is_html=True)` exists from 17; on 16 unknown keyword arguments
+    /// become `mail.message` values (an error), and an RPC body is plain text.
+    pub message_post_body_is_html: bool,
     /// `stock.move` done quantity: 16 `quantity_done`; 17+ `quantity` (plus `picked`).
     pub move_done_qty_field: &'static str,
     /// Whether moves carry the `picked` flag (17+).
@@ -144,6 +152,9 @@ impl VersionMap {
                 StorableMarker::TypeProduct
             },
             stock_warehouse_context_keys: &["warehouse_id", "warehouse"],
+            stock_warehouse_context_key: if ge18 { "warehouse_id" } else { "warehouse" },
+            datetime_domains_by_whole_second: is19,
+            message_post_body_is_html: ge17,
             move_done_qty_field: if ge17 { "quantity" } else { "quantity_done" },
             move_has_picked: ge17,
             move_line_done_qty_field: if ge17 { "quantity" } else { "qty_done" },
@@ -253,5 +264,9 @@ mod tests {
         assert_eq!(v19.field_name("sale.order.line", "tax_ids"), "tax_ids");
         assert_eq!(v19.field_name("stock.move", "product_uom"), "product_uom");
         assert!(v18.orderpoint_has_qty_multiple && !v19.orderpoint_has_qty_multiple);
+        assert_eq!(v17.stock_warehouse_context_key, "warehouse");
+        assert_eq!(v18.stock_warehouse_context_key, "warehouse_id");
+        assert!(!v18.datetime_domains_by_whole_second && v19.datetime_domains_by_whole_second);
+        assert!(!v16.message_post_body_is_html && v17.message_post_body_is_html);
     }
 }

@@ -89,6 +89,12 @@ pub fn message_post(
             crate::error::py_tuple(ids)
         )));
     }
+    if kw.contains_key("body_is_html") && !env.pers().map.message_post_body_is_html {
+        // 16 has no such parameter: extra keywords become mail.message values.
+        return Err(OdooError::value(
+            "Invalid field 'body_is_html' on 'mail.message'".to_owned(),
+        ));
+    }
     let body = kw.get("body").and_then(Value::as_str).unwrap_or("");
     let is_html = kw.get("body_is_html").is_some_and(crate::convert::truthy);
     let html = if body.is_empty() {
