@@ -731,10 +731,7 @@ pub fn meta(model: &str) -> ModelMeta {
         "mail.activity" => ModelMeta {
             order: "date_deadline asc, id asc",
             rec_name: "summary",
-            defaults: &[
-                ("active", Bool(true)),
-                ("automated", Bool(false)),
-            ],
+            defaults: &[("active", Bool(true)), ("automated", Bool(false))],
             indexed: &["res_model_id"],
             ..BASE
         },

@@ -369,7 +369,8 @@ pub fn parse_service_level(s: &str) -> Option<ServiceLevel> {
     serde_json::from_value::<ServiceLevel>(serde_json::Value::String(s.trim().to_owned())).ok()
 }
 
-const SERVICE_LEVEL_NAMES: &str = "economy, standard, expedited, two_day, next_day, same_day, prime, scheduled, pickup, unknown";
+const SERVICE_LEVEL_NAMES: &str =
+    "economy, standard, expedited, two_day, next_day, same_day, prime, scheduled, pickup, unknown";
 
 fn service_levels(names: &[String], path: &KeyPath, p: &mut Problems<'_>) -> Vec<ServiceLevel> {
     let mut out = Vec::new();
@@ -579,7 +580,10 @@ pub(super) fn validate(
         if !channel_ids.contains(&id) {
             p.err(
                 &cb,
-                format!("no [[channels]] entry has id `{id}` (known: {})", channel_ids.join(", ")),
+                format!(
+                    "no [[channels]] entry has id `{id}` (known: {})",
+                    channel_ids.join(", ")
+                ),
             );
         }
         let taxes = match &c.taxes {
@@ -645,7 +649,10 @@ pub(super) fn validate(
         let name = match c.name {
             Some(n) if !n.trim().is_empty() => n.trim().to_owned(),
             _ => {
-                p.err(&cb.key("name"), "required: the delivery.carrier name in Odoo");
+                p.err(
+                    &cb.key("name"),
+                    "required: the delivery.carrier name in Odoo",
+                );
                 String::new()
             }
         };
@@ -655,7 +662,10 @@ pub(super) fn validate(
         if let Some(w) = c.max_weight
             && w <= Decimal::ZERO
         {
-            p.err(&cb.key("max_weight"), "must be positive (leave it out for no limit)");
+            p.err(
+                &cb.key("max_weight"),
+                "must be positive (leave it out for no limit)",
+            );
         }
         let transit = p.range(&cb.key("transit_days"), c.transit_days, 0, 365);
         carriers.push(CarrierRule {
@@ -831,7 +841,10 @@ transit_days = 1
         assert_eq!(r.regions, vec!["CA"]);
         assert!(r.split);
         let k = &c.orders.carriers[0];
-        assert_eq!(k.service_levels, vec![ServiceLevel::NextDay, ServiceLevel::TwoDay]);
+        assert_eq!(
+            k.service_levels,
+            vec![ServiceLevel::NextDay, ServiceLevel::TwoDay]
+        );
         assert_eq!(k.max_weight, Some(Decimal::from(30)));
         assert_eq!(k.transit_days, 1);
     }
@@ -869,7 +882,10 @@ transit_days = 1
                     let l = l.trim_start_matches('#').trim_start();
                     l.starts_with(&format!("{k} = ")) || l.starts_with(&format!("{k}  "))
                 });
-                assert!(documented, "{probe}: `{k}` is not documented in config.example.toml");
+                assert!(
+                    documented,
+                    "{probe}: `{k}` is not documented in config.example.toml"
+                );
             }
         }
     }

@@ -412,7 +412,11 @@ mod tests {
         assert!(f[2].message.contains("60%"), "{}", f[2]);
         assert!(f[3].message.contains("500 × BULK"), "{}", f[3]);
         assert!(f[4].message.contains("SBX-1"), "{}", f[4]);
-        assert!(f[5].message.contains("500 ordered, 12 available"), "{}", f[5]);
+        assert!(
+            f[5].message.contains("500 ordered, 12 available"),
+            "{}",
+            f[5]
+        );
     }
 
     #[test]
@@ -500,7 +504,10 @@ mod tests {
         let b = fp("B", "id:1", &[("X", 1)], 5);
         let w = Duration::from_secs(600);
         let all = [a.clone(), b.clone()];
-        assert_eq!(find_duplicate(&b, &all, w).map(|f| &f.external_id), Some(&"A".to_string()));
+        assert_eq!(
+            find_duplicate(&b, &all, w).map(|f| &f.external_id),
+            Some(&"A".to_string())
+        );
         assert_eq!(find_duplicate(&a, &all, w), None);
         // Outside the window, other items or another buyer: not a duplicate.
         let late = fp("C", "id:1", &[("X", 1)], 30);
@@ -542,7 +549,10 @@ mod tests {
         );
         (
             any::<bool>(),
-            proptest::sample::subsequence(vec!["name", "street", "city", "zip", "country_code"], 0..=5),
+            proptest::sample::subsequence(
+                vec!["name", "street", "city", "zip", "country_code"],
+                0..=5,
+            ),
             any::<bool>(),
             proptest::collection::vec(line, 1..5),
             proptest::collection::vec((0i64..100, 0i64..100), 0..3),

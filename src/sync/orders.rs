@@ -211,7 +211,12 @@ async fn quarantine(
         return Ok(()); // Already handled by an earlier round.
     };
     if !created {
-        tracing::info!(channel, external_ref, reason, "quarantined order updated with a newer payload");
+        tracing::info!(
+            channel,
+            external_ref,
+            reason,
+            "quarantined order updated with a newer payload"
+        );
         return Ok(());
     }
     if let Some((model, odoo_id)) = log
@@ -415,7 +420,10 @@ impl Importer<'_> {
         let mut rows: Vec<InboxItem> = Vec::new();
         let mut after = 0;
         while rows.len() < ROUND_LIMIT {
-            let page = self.store.inbox_new_after(channel, KIND, after, 500).await?;
+            let page = self
+                .store
+                .inbox_new_after(channel, KIND, after, 500)
+                .await?;
             let Some(last) = page.last() else { break };
             after = last.id;
             rows.extend(page);
@@ -712,7 +720,15 @@ impl Importer<'_> {
         let mut planned: Vec<(Item, build::Built, Created)> = Vec::new();
         for (it, products, prices) in ready {
             match self
-                .prepare(cx, &it, &products, &prices, &mut free, &weights, &mut partners)
+                .prepare(
+                    cx,
+                    &it,
+                    &products,
+                    &prices,
+                    &mut free,
+                    &weights,
+                    &mut partners,
+                )
                 .await
             {
                 Ok((built, created)) => planned.push((it, built, created)),
@@ -963,7 +979,11 @@ impl Importer<'_> {
             let mut stock = FreeStock::default();
             for (i, w) in cands.iter().enumerate() {
                 for l in &lines {
-                    stock.set(i, l.product, free.get(&(w.id, l.product)).copied().unwrap_or_default());
+                    stock.set(
+                        i,
+                        l.product,
+                        free.get(&(w.id, l.product)).copied().unwrap_or_default(),
+                    );
                 }
             }
             let plan = routing::plan(&lines, cands.len(), &stock, split);
@@ -997,7 +1017,10 @@ impl Importer<'_> {
                 remarks.push(format!("routed to warehouse {}", primary.code));
             }
             if primary.third_party {
-                remarks.push(format!("{} is run by a third-party logistics provider", primary.code));
+                remarks.push(format!(
+                    "{} is run by a third-party logistics provider",
+                    primary.code
+                ));
             }
             // Later orders of the batch see these units as taken.
             for (i, l) in lines.iter().enumerate() {
@@ -1018,7 +1041,9 @@ impl Importer<'_> {
                     .lines
                     .iter()
                     .zip(products)
-                    .map(|(l, p)| l.quantity * weights.get(&p.product_id).copied().unwrap_or_default())
+                    .map(|(l, p)| {
+                        l.quantity * weights.get(&p.product_id).copied().unwrap_or_default()
+                    })
                     .sum::<Decimal>(),
             )
         };
@@ -1150,7 +1175,8 @@ impl Importer<'_> {
         planned: Vec<(Item, build::Built, Created)>,
         report: &mut ImportReport,
     ) -> Result<Vec<Created>, OrderError> {
-        let vals: Vec<Map<String, Value>> = planned.iter().map(|(_, b, _)| b.vals.clone()).collect();
+        let vals: Vec<Map<String, Value>> =
+            planned.iter().map(|(_, b, _)| b.vals.clone()).collect();
         match self.odoo.create_many("sale.order", vals, None).await {
             Ok(ids) if ids.len() == planned.len() => {
                 return Ok(planned
@@ -1163,9 +1189,16 @@ impl Importer<'_> {
                     .collect());
             }
             Ok(ids) => {
-                tracing::warn!(sent = planned.len(), got = ids.len(), "create answered an unexpected number of ids; re-checking each order");
+                tracing::warn!(
+                    sent = planned.len(),
+                    got = ids.len(),
+                    "create answered an unexpected number of ids; re-checking each order"
+                );
             }
-            Err(e) if e.is_retryable() || matches!(e, OdooError::Timeout { .. } | OdooError::AccessDenied(_)) => {
+            Err(e)
+                if e.is_retryable()
+                    || matches!(e, OdooError::Timeout { .. } | OdooError::AccessDenied(_)) =>
+            {
                 // Not applied (or Odoo is unusable): the round stops, the inbox keeps the batch.
                 return Err(e.into());
             }
@@ -1174,8 +1207,14 @@ impl Importer<'_> {
             }
         }
         // Re-check what the failed (or ambiguous) batch left, then one at a time.
-        let keys: Vec<String> = planned.iter().map(|(i, _, _)| i.order.binding_key()).collect();
-        let exts: Vec<String> = planned.iter().map(|(i, _, _)| i.order.external_id.clone()).collect();
+        let keys: Vec<String> = planned
+            .iter()
+            .map(|(i, _, _)| i.order.binding_key())
+            .collect();
+        let exts: Vec<String> = planned
+            .iter()
+            .map(|(i, _, _)| i.order.external_id.clone())
+            .collect();
         let found: HashMap<String, Existing> = self
             .search_orders(cx, &keys, &exts)
             .await?
@@ -1280,24 +1319,31 @@ impl Importer<'_> {
             };
             names.insert(
                 c.odoo_id,
-                row.get("name").and_then(Value::as_str).unwrap_or("").to_owned(),
+                row.get("name")
+                    .and_then(Value::as_str)
+                    .unwrap_or("")
+                    .to_owned(),
             );
             states.insert(
                 c.odoo_id,
-                row.get("state").and_then(Value::as_str).unwrap_or("").to_owned(),
+                row.get("state")
+                    .and_then(Value::as_str)
+                    .unwrap_or("")
+                    .to_owned(),
             );
             if !matches!(states[&c.odoo_id].as_str(), "draft" | "sent") {
                 continue;
             }
-            let currency = setup
-                .currency(c.order.currency.code())
-                .cloned()
-                .unwrap_or(setup::CurrencyInfo {
-                    id: 0,
-                    code: c.order.currency.to_string(),
-                    rounding: Decimal::new(1, 2),
-                    rate: Decimal::ONE,
-                });
+            let currency =
+                setup
+                    .currency(c.order.currency.code())
+                    .cloned()
+                    .unwrap_or(setup::CurrencyInfo {
+                        id: 0,
+                        code: c.order.currency.to_string(),
+                        rounding: Decimal::new(1, 2),
+                        rate: Decimal::ONE,
+                    });
             let total = currency.round(dec(row, "amount_total"));
             let diff = currency.round(c.target_total - total);
             if diff.is_zero() {
@@ -1352,7 +1398,13 @@ impl Importer<'_> {
         // Confirm what is not held, in one call; order by order if that fails.
         let to_confirm: Vec<i64> = created
             .iter()
-            .filter(|c| !c.held && matches!(states.get(&c.odoo_id).map(String::as_str), Some("draft" | "sent")))
+            .filter(|c| {
+                !c.held
+                    && matches!(
+                        states.get(&c.odoo_id).map(String::as_str),
+                        Some("draft" | "sent")
+                    )
+            })
             .map(|c| c.odoo_id)
             .collect();
         let refused = self.confirm(&to_confirm).await?;
@@ -1470,7 +1522,10 @@ impl Importer<'_> {
                 // Re-check: confirmed or not?
                 tracing::info!(error = %e, "confirmation outcome unknown; re-checking");
             }
-            Err(e) if ids.len() == 1 && (is_data_error(&e) || matches!(e, OdooError::ServerError(_))) => {
+            Err(e)
+                if ids.len() == 1
+                    && (is_data_error(&e) || matches!(e, OdooError::ServerError(_))) =>
+            {
                 refused.insert(ids[0], e.to_string());
                 return Ok(refused);
             }
@@ -1480,7 +1535,12 @@ impl Importer<'_> {
         let rows = self.odoo.read("sale.order", ids, &["state"], None).await?;
         let pending: Vec<i64> = rows
             .iter()
-            .filter(|r| matches!(r.get("state").and_then(Value::as_str), Some("draft" | "sent")))
+            .filter(|r| {
+                matches!(
+                    r.get("state").and_then(Value::as_str),
+                    Some("draft" | "sent")
+                )
+            })
             .filter_map(|r| r.get("id").and_then(Value::as_i64))
             .collect();
         for id in pending {
@@ -1490,7 +1550,9 @@ impl Importer<'_> {
                     // Left as it is: the next payload or restart re-checks the state.
                     tracing::warn!(order = id, error = %e, "confirmation outcome unknown");
                 }
-                Err(e) if e.is_retryable() || matches!(e, OdooError::Timeout { .. }) => return Err(e),
+                Err(e) if e.is_retryable() || matches!(e, OdooError::Timeout { .. }) => {
+                    return Err(e);
+                }
                 Err(e) => {
                     refused.insert(id, e.to_string());
                 }
@@ -1514,14 +1576,21 @@ impl Importer<'_> {
             .odoo
             .search_read(
                 "stock.picking",
-                &Domain::is_in("sale_id", wanted)
-                    .and(Domain::leaf("state", "not in", json!(["done", "cancel"]))),
+                &Domain::is_in("sale_id", wanted).and(Domain::leaf(
+                    "state",
+                    "not in",
+                    json!(["done", "cancel"]),
+                )),
                 &["sale_id", "priority"],
                 &SearchOpts::default().load_none(),
             )
             .await?;
         let of = |pred: &dyn Fn(&Created) -> bool| -> Vec<i64> {
-            let sale_ids: HashSet<i64> = orders.iter().filter(|c| pred(c)).map(|c| c.odoo_id).collect();
+            let sale_ids: HashSet<i64> = orders
+                .iter()
+                .filter(|c| pred(c))
+                .map(|c| c.odoo_id)
+                .collect();
             pickings
                 .iter()
                 .filter(|p| m2o_id(p, "sale_id").is_some_and(|s| sale_ids.contains(&s)))
@@ -1559,17 +1628,27 @@ impl Importer<'_> {
             .odoo
             .search_read(
                 "stock.move",
-                &Domain::is_in("picking_id", pickings.to_vec())
-                    .and(Domain::leaf("state", "not in", json!(["done", "cancel"]))),
+                &Domain::is_in("picking_id", pickings.to_vec()).and(Domain::leaf(
+                    "state",
+                    "not in",
+                    json!(["done", "cancel"]),
+                )),
                 &["product_uom_qty"],
                 &SearchOpts::default().load_none(),
             )
             .await?;
         let mut by_qty: HashMap<String, (f64, Vec<i64>)> = HashMap::new();
         for m in &moves {
-            let q = m.get("product_uom_qty").and_then(Value::as_f64).unwrap_or(0.0);
+            let q = m
+                .get("product_uom_qty")
+                .and_then(Value::as_f64)
+                .unwrap_or(0.0);
             if let Some(id) = m.get("id").and_then(Value::as_i64) {
-                by_qty.entry(format!("{q}")).or_insert((q, Vec::new())).1.push(id);
+                by_qty
+                    .entry(format!("{q}"))
+                    .or_insert((q, Vec::new()))
+                    .1
+                    .push(id);
             }
         }
         for (q, ids) in by_qty.into_values() {
@@ -1658,7 +1737,10 @@ impl Importer<'_> {
         }
         self.log.note("sale.order", odoo_id, &text).await;
         let Some(model) = setup.sale_order_model else {
-            tracing::warn!(order = odoo_id, "ir.model of sale.order unreadable: no activity scheduled (the note says why it is held)");
+            tracing::warn!(
+                order = odoo_id,
+                "ir.model of sale.order unreadable: no activity scheduled (the note says why it is held)"
+            );
             return;
         };
         let mut v = Map::new();
@@ -1702,16 +1784,16 @@ impl Importer<'_> {
         let draft = matches!(ex.state.as_str(), "draft" | "sent");
         if draft && !held {
             // An import interrupted between the create and the confirmation: finish it.
-            let currency = cx
-                .setup
-                .currency(order.currency.code())
-                .cloned()
-                .unwrap_or(setup::CurrencyInfo {
-                    id: 0,
-                    code: order.currency.to_string(),
-                    rounding: Decimal::new(1, 2),
-                    rate: Decimal::ONE,
-                });
+            let currency =
+                cx.setup
+                    .currency(order.currency.code())
+                    .cloned()
+                    .unwrap_or(setup::CurrencyInfo {
+                        id: 0,
+                        code: order.currency.to_string(),
+                        rounding: Decimal::new(1, 2),
+                        rate: Decimal::ONE,
+                    });
             let c = Created {
                 odoo_id: ex.id,
                 inbox_id: it.inbox_id,
@@ -1755,7 +1837,8 @@ impl Importer<'_> {
                 Rule::Confirmation,
                 "held earlier; see the notes above for why",
             )];
-            self.hold_artifacts(cx, ex.id, order, &c_findings, &[]).await;
+            self.hold_artifacts(cx, ex.id, order, &c_findings, &[])
+                .await;
         }
         let updated = if matches!(ex.state.as_str(), "cancel") {
             false
@@ -1791,7 +1874,12 @@ impl Importer<'_> {
 
     /// Apply what may change before shipping: the delivery address and the ship-by date.
     /// Returns whether anything changed.
-    async fn apply_updates(&self, cx: &Ctx<'_>, order: &Order, ex: &Existing) -> Result<bool, OdooError> {
+    async fn apply_updates(
+        &self,
+        cx: &Ctx<'_>,
+        order: &Order,
+        ex: &Existing,
+    ) -> Result<bool, OdooError> {
         let mut notes = Vec::new();
         let mut order_vals = Map::new();
         let mut picking_vals = Map::new();
@@ -1811,7 +1899,11 @@ impl Importer<'_> {
         {
             let mut partners = PartnerResolver::new(self.odoo, self.countries);
             let own = partners.own_key(customer).await?;
-            let fallback = order.buyer.name.clone().unwrap_or_else(|| "Delivery".into());
+            let fallback = order
+                .buyer
+                .name
+                .clone()
+                .unwrap_or_else(|| "Delivery".into());
             let wanted = partners
                 .shipping_for(customer, own.as_deref(), a, &fallback)
                 .await?;
@@ -1835,7 +1927,8 @@ impl Importer<'_> {
         if let Some(t) = order.ship_by
             && !is_marketplace(order)
             && !shipped
-            && ex.commitment
+            && ex
+                .commitment
                 .is_none_or(|c| c.duration_since(t).abs() > SignedDuration::from_secs(60))
         {
             order_vals.insert("commitment_date".into(), json!(odoo_dt(t)));
@@ -1849,19 +1942,26 @@ impl Importer<'_> {
             return Ok(false);
         }
         if !order_vals.is_empty() {
-            self.odoo.write("sale.order", &[ex.id], order_vals, None).await?;
+            self.odoo
+                .write("sale.order", &[ex.id], order_vals, None)
+                .await?;
             if !picking_vals.is_empty() {
                 let open = self
                     .odoo
                     .search(
                         "stock.picking",
-                        &Domain::leaf("sale_id", "=", ex.id)
-                            .and(Domain::leaf("state", "not in", json!(["done", "cancel"]))),
+                        &Domain::leaf("sale_id", "=", ex.id).and(Domain::leaf(
+                            "state",
+                            "not in",
+                            json!(["done", "cancel"]),
+                        )),
                         &SearchOpts::default(),
                     )
                     .await?;
                 if !open.is_empty() {
-                    self.odoo.write("stock.picking", &open, picking_vals, None).await?;
+                    self.odoo
+                        .write("stock.picking", &open, picking_vals, None)
+                        .await?;
                 }
             }
         }
@@ -1898,7 +1998,10 @@ impl Importer<'_> {
         if rows.is_empty() {
             return;
         }
-        let ids: Vec<i64> = rows.iter().filter_map(|r| r.get("id").and_then(Value::as_i64)).collect();
+        let ids: Vec<i64> = rows
+            .iter()
+            .filter_map(|r| r.get("id").and_then(Value::as_i64))
+            .collect();
         let mut v = Map::new();
         v.insert("tag_ids".into(), json!([[3, tag]]));
         if let Err(e) = self.odoo.write("sale.order", &ids, v, None).await {
@@ -1960,7 +2063,11 @@ impl Importer<'_> {
         if let Err(e) = self.after_confirm(&refs).await {
             tracing::warn!(error = %e, "follow-up of released orders failed; retried next time");
         }
-        tracing::info!(channel = cx.channel, released = rows.len(), "held orders released in Odoo");
+        tracing::info!(
+            channel = cx.channel,
+            released = rows.len(),
+            "held orders released in Odoo"
+        );
     }
 }
 

@@ -48,8 +48,7 @@ pub fn candidates<'a>(
     default: &'a [String],
 ) -> (&'a [String], bool) {
     let eq = |list: &[String], v: Option<&str>| {
-        list.is_empty()
-            || v.is_some_and(|v| list.iter().any(|x| x.eq_ignore_ascii_case(v.trim())))
+        list.is_empty() || v.is_some_and(|v| list.iter().any(|x| x.eq_ignore_ascii_case(v.trim())))
     };
     for r in rules {
         if (r.channels.is_empty() || r.channels.iter().any(|c| c == to.channel))
@@ -232,7 +231,8 @@ pub fn is_urgent(
     }
     match ship_by {
         Some(t) if !within.is_zero() => {
-            let within = jiff::SignedDuration::try_from(within).unwrap_or(jiff::SignedDuration::MAX);
+            let within =
+                jiff::SignedDuration::try_from(within).unwrap_or(jiff::SignedDuration::MAX);
             t.duration_since(now) <= within
         }
         _ => false,
@@ -279,8 +279,12 @@ pub fn choose_carrier<'a>(
                 _ => true,
             }
     };
-    let offers_level =
-        |c: &CarrierRule| c.service_levels.is_empty() || c.service_levels.contains(&s.level);
+    // A level the marketplace did not state restricts nothing.
+    let offers_level = |c: &CarrierRule| {
+        s.level == ServiceLevel::Unknown
+            || c.service_levels.is_empty()
+            || c.service_levels.contains(&s.level)
+    };
     let usable: Vec<(usize, &CarrierRule)> = carriers
         .iter()
         .enumerate()
@@ -301,8 +305,11 @@ pub fn choose_carrier<'a>(
             })
             .map(|(_, c)| *c)
     };
-    let with_level: Vec<(usize, &CarrierRule)> =
-        usable.iter().copied().filter(|(_, c)| offers_level(c)).collect();
+    let with_level: Vec<(usize, &CarrierRule)> = usable
+        .iter()
+        .copied()
+        .filter(|(_, c)| offers_level(c))
+        .collect();
     match strategy {
         CarrierStrategy::Cheapest => cheapest(&with_level).or_else(|| cheapest(&usable)),
         CarrierStrategy::Fastest => fastest(&with_level).or_else(|| fastest(&usable)),
@@ -372,10 +379,19 @@ mod tests {
             country: k,
             region: None,
         };
-        assert_eq!(candidates(&rules, &to("amz", Some("US")), &default).0, ["FBM"]);
+        assert_eq!(
+            candidates(&rules, &to("amz", Some("US")), &default).0,
+            ["FBM"]
+        );
         let (c, split) = candidates(&rules, &to("shop", Some("us")), &default);
-        assert_eq!((c, split), (&["WH2".to_string(), "WH".to_string()][..], true));
-        assert_eq!(candidates(&rules, &to("shop", Some("FR")), &default).0, ["WH"]);
+        assert_eq!(
+            (c, split),
+            (&["WH2".to_string(), "WH".to_string()][..], true)
+        );
+        assert_eq!(
+            candidates(&rules, &to("shop", Some("FR")), &default).0,
+            ["WH"]
+        );
         assert_eq!(candidates(&rules, &to("shop", None), &default).0, ["WH"]);
     }
 
@@ -419,9 +435,27 @@ mod tests {
         assert!(!is_urgent(ServiceLevel::Standard, None, now, &levels, day));
         let soon = now + jiff::SignedDuration::from_hours(5);
         let later = now + jiff::SignedDuration::from_hours(48);
-        assert!(is_urgent(ServiceLevel::Standard, Some(soon), now, &levels, day));
-        assert!(!is_urgent(ServiceLevel::Standard, Some(later), now, &levels, day));
-        assert!(!is_urgent(ServiceLevel::Standard, Some(soon), now, &levels, Duration::ZERO));
+        assert!(is_urgent(
+            ServiceLevel::Standard,
+            Some(soon),
+            now,
+            &levels,
+            day
+        ));
+        assert!(!is_urgent(
+            ServiceLevel::Standard,
+            Some(later),
+            now,
+            &levels,
+            day
+        ));
+        assert!(!is_urgent(
+            ServiceLevel::Standard,
+            Some(soon),
+            now,
+            &levels,
+            Duration::ZERO
+        ));
     }
 
     fn carrier(name: &str, levels: &[ServiceLevel], cost: Decimal, days: u32) -> CarrierRule {
@@ -437,29 +471,102 @@ mod tests {
 
     #[test]
     fn carriers_by_strategy() {
-        let mut express = carrier("Express", &[ServiceLevel::NextDay, ServiceLevel::TwoDay], dec!(15), 1);
+        let mut express = carrier(
+            "Express",
+            &[ServiceLevel::NextDay, ServiceLevel::TwoDay],
+            dec!(15),
+            1,
+        );
         express.countries = vec!["US".into()];
         express.max_weight = Some(dec!(30));
         let cs = vec![
-            carrier("Post", &[ServiceLevel::Standard, ServiceLevel::Economy], dec!(4), 5),
+            carrier(
+                "Post",
+                &[ServiceLevel::Standard, ServiceLevel::Economy],
+                dec!(4),
+                5,
+            ),
             carrier("Courier", &[], dec!(9), 2),
             express,
         ];
-        let ship = |level, country, weight| Shipment { level, country, weight };
+        let ship = |level, country, weight| Shipment {
+            level,
+            country,
+            weight,
+        };
         let name = |c: Option<&CarrierRule>| c.map(|c| c.name.clone());
         let sl = CarrierStrategy::ServiceLevel;
         // What the buyer paid for: standard → the post; two-day → the cheapest fast enough
         // (the courier, 2 days, cheaper than express).
-        assert_eq!(name(choose_carrier(&cs, sl, &ship(ServiceLevel::Standard, Some("US"), None))).as_deref(), Some("Post"));
-        assert_eq!(name(choose_carrier(&cs, sl, &ship(ServiceLevel::TwoDay, Some("US"), None))).as_deref(), Some("Courier"));
-        assert_eq!(name(choose_carrier(&cs, sl, &ship(ServiceLevel::TwoDay, Some("FR"), None))).as_deref(), Some("Courier"));
+        assert_eq!(
+            name(choose_carrier(
+                &cs,
+                sl,
+                &ship(ServiceLevel::Standard, Some("US"), None)
+            ))
+            .as_deref(),
+            Some("Post")
+        );
+        assert_eq!(
+            name(choose_carrier(
+                &cs,
+                sl,
+                &ship(ServiceLevel::TwoDay, Some("US"), None)
+            ))
+            .as_deref(),
+            Some("Courier")
+        );
+        assert_eq!(
+            name(choose_carrier(
+                &cs,
+                sl,
+                &ship(ServiceLevel::TwoDay, Some("FR"), None)
+            ))
+            .as_deref(),
+            Some("Courier")
+        );
         // Too heavy for Express.
-        assert_eq!(name(choose_carrier(&cs, sl, &ship(ServiceLevel::NextDay, Some("US"), Some(dec!(40))))).as_deref(), Some("Courier"));
+        assert_eq!(
+            name(choose_carrier(
+                &cs,
+                sl,
+                &ship(ServiceLevel::NextDay, Some("US"), Some(dec!(40)))
+            ))
+            .as_deref(),
+            Some("Courier")
+        );
         // Next day: only Express is fast enough.
-        assert_eq!(name(choose_carrier(&cs, sl, &ship(ServiceLevel::NextDay, Some("US"), Some(dec!(2))))).as_deref(), Some("Express"));
-        assert_eq!(name(choose_carrier(&cs, CarrierStrategy::Cheapest, &ship(ServiceLevel::Unknown, None, None))).as_deref(), Some("Post"));
-        assert_eq!(name(choose_carrier(&cs, CarrierStrategy::Fastest, &ship(ServiceLevel::Unknown, Some("US"), None))).as_deref(), Some("Express"));
-        assert_eq!(choose_carrier(&[], sl, &ship(ServiceLevel::Standard, None, None)), None);
+        assert_eq!(
+            name(choose_carrier(
+                &cs,
+                sl,
+                &ship(ServiceLevel::NextDay, Some("US"), Some(dec!(2)))
+            ))
+            .as_deref(),
+            Some("Express")
+        );
+        assert_eq!(
+            name(choose_carrier(
+                &cs,
+                CarrierStrategy::Cheapest,
+                &ship(ServiceLevel::Unknown, None, None)
+            ))
+            .as_deref(),
+            Some("Post")
+        );
+        assert_eq!(
+            name(choose_carrier(
+                &cs,
+                CarrierStrategy::Fastest,
+                &ship(ServiceLevel::Unknown, Some("US"), None)
+            ))
+            .as_deref(),
+            Some("Express")
+        );
+        assert_eq!(
+            choose_carrier(&[], sl, &ship(ServiceLevel::Standard, None, None)),
+            None
+        );
     }
 
     proptest! {

@@ -24,11 +24,35 @@ const ACT: &str = "mail.activity";
 /// models activities are scheduled on.
 pub fn seed(s: &mut Seeder) {
     for (id, name, icon, category, xml) in [
-        (1, "Email", "fa-envelope", "default", "mail_activity_data_email"),
-        (2, "Call", "fa-phone", "phonecall", "mail_activity_data_call"),
-        (3, "Meeting", "fa-users", "meeting", "mail_activity_data_meeting"),
+        (
+            1,
+            "Email",
+            "fa-envelope",
+            "default",
+            "mail_activity_data_email",
+        ),
+        (
+            2,
+            "Call",
+            "fa-phone",
+            "phonecall",
+            "mail_activity_data_call",
+        ),
+        (
+            3,
+            "Meeting",
+            "fa-users",
+            "meeting",
+            "mail_activity_data_meeting",
+        ),
         (4, "To-Do", "fa-check", "default", "mail_activity_data_todo"),
-        (5, "Document", "fa-upload", "upload_file", "mail_activity_data_upload_document"),
+        (
+            5,
+            "Document",
+            "fa-upload",
+            "upload_file",
+            "mail_activity_data_upload_document",
+        ),
     ] {
         s.put(
             "mail.activity.type",
@@ -62,7 +86,9 @@ pub fn prepare(env: &mut Env, vals: &mut Map<String, Value>) -> OResult<Prepared
     let model_id = vals
         .get("res_model_id")
         .and_then(Value::as_i64)
-        .ok_or_else(|| OdooError::value("Missing required value for the field 'Document Model' (res_model_id)"))?;
+        .ok_or_else(|| {
+            OdooError::value("Missing required value for the field 'Document Model' (res_model_id)")
+        })?;
     let model = env
         .get_str("ir.model", model_id, "model")
         .ok_or_else(|| OdooError::missing("ir.model", &[model_id], env.uid))?;
@@ -85,7 +111,10 @@ pub fn prepare(env: &mut Env, vals: &mut Map<String, Value>) -> OResult<Prepared
     vals.entry("user_id").or_insert(json!(env.uid));
     vals.entry("date_deadline")
         .or_insert_with(|| json!(today(env)));
-    if !vals.get("activity_type_id").is_some_and(crate::convert::truthy) {
+    if !vals
+        .get("activity_type_id")
+        .is_some_and(crate::convert::truthy)
+    {
         vals.insert("activity_type_id".into(), json!(4));
     }
     let t = vals
@@ -168,7 +197,11 @@ fn escape(s: &str) -> String {
 fn open_activities(env: &Env, model: &str, id: i64) -> Vec<i64> {
     env.find(
         ACT,
-        json!([["res_model", "=", model], ["res_id", "=", id], ["active", "=", true]]),
+        json!([
+            ["res_model", "=", model],
+            ["res_id", "=", id],
+            ["active", "=", true]
+        ]),
     )
 }
 
@@ -186,7 +219,9 @@ pub fn compute(env: &Env, model: &str, field: &str, ids: &[i64]) -> Vec<Val> {
                 "activity_summary" => first
                     .and_then(|a| env.get_str(ACT, a, "summary"))
                     .map_or(Val::False, |s| Val::Str(s.into())),
-                "activity_date_deadline" => first.map_or(Val::False, |a| env.get(ACT, a, "date_deadline")),
+                "activity_date_deadline" => {
+                    first.map_or(Val::False, |a| env.get(ACT, a, "date_deadline"))
+                }
                 "activity_state" => {
                     let states: Vec<String> = acts
                         .iter()

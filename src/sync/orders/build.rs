@@ -204,7 +204,11 @@ pub fn order_vals(
         v.insert("product_uom_qty".into(), f(line.quantity));
         v.insert("price_unit".into(), f(unit));
         v.insert("name".into(), json!(name));
-        let what = format!("line {} ({})", i + 1, line.sku.as_deref().unwrap_or(&p.name));
+        let what = format!(
+            "line {} ({})",
+            i + 1,
+            line.sku.as_deref().unwrap_or(&p.name)
+        );
         match line_taxes(&line.taxes, line.line_total.amount, &what, r) {
             Ok(Some(ids)) => {
                 if !ids.is_empty() {
@@ -505,14 +509,23 @@ mod tests {
         // 3 × 33.333… = 100.00 on the marketplace; Odoo rounds the unit to 33.33 → 99.99.
         let o = order(vec![(dec!(3), dec!(40), dec!(100), vec![])], dec!(4.99));
         let c = usd();
-        let b = order_vals(&o, &products(1), &Decisions::default(), &rules(&c, &[], TaxMode::Marketplace));
+        let b = order_vals(
+            &o,
+            &products(1),
+            &Decisions::default(),
+            &rules(&c, &[], TaxMode::Marketplace),
+        );
         assert!(b.findings.is_empty(), "{:?}", b.findings);
         assert_eq!(b.target_total, dec!(104.99));
         assert_eq!(b.rounding, Some(dec!(0.01)));
         let l = lines_of(&b);
         assert_eq!(l.len(), 3);
         assert_eq!(l[0]["price_unit"], json!(33.333333));
-        assert_eq!(l[0]["tax_ids"], json!([[6, 0, []]]), "no default product tax");
+        assert_eq!(
+            l[0]["tax_ids"],
+            json!([[6, 0, []]]),
+            "no default product tax"
+        );
         assert!(l[0]["name"].as_str().unwrap().contains("SPRING: −20"));
         assert_eq!(l[1]["product_id"], json!(900));
         assert_eq!(l[1]["is_delivery"], json!(true));
@@ -525,13 +538,27 @@ mod tests {
     #[test]
     fn marketplace_collected_tax_is_not_revenue() {
         let o = order(
-            vec![(dec!(1), dec!(20), dec!(20), vec![tax(dec!(1.65), TaxCollector::Marketplace)])],
+            vec![(
+                dec!(1),
+                dec!(20),
+                dec!(20),
+                vec![tax(dec!(1.65), TaxCollector::Marketplace)],
+            )],
             dec!(0),
         );
         let c = usd();
-        let b = order_vals(&o, &products(1), &Decisions::default(), &rules(&c, &[], TaxMode::Marketplace));
+        let b = order_vals(
+            &o,
+            &products(1),
+            &Decisions::default(),
+            &rules(&c, &[], TaxMode::Marketplace),
+        );
         assert_eq!(o.order_total.amount, dec!(21.65));
-        assert_eq!(b.target_total, dec!(20), "the facilitator tax is not on the order");
+        assert_eq!(
+            b.target_total,
+            dec!(20),
+            "the facilitator tax is not on the order"
+        );
         assert_eq!(b.rounding, None);
         assert!(b.findings.is_empty());
         assert_eq!(lines_of(&b).len(), 1, "no shipping line for a zero charge");
@@ -540,22 +567,56 @@ mod tests {
     #[test]
     fn seller_tax_maps_to_the_odoo_tax_of_that_rate_or_holds() {
         let taxes = vec![
-            SaleTax { id: 1, name: "15%".into(), amount: dec!(15) },
-            SaleTax { id: 7, name: "8.25%".into(), amount: dec!(8.25) },
+            SaleTax {
+                id: 1,
+                name: "15%".into(),
+                amount: dec!(15),
+            },
+            SaleTax {
+                id: 7,
+                name: "8.25%".into(),
+                amount: dec!(8.25),
+            },
         ];
-        let o = order(vec![(dec!(2), dec!(10), dec!(20), vec![tax(dec!(1.65), TaxCollector::Seller)])], dec!(0));
+        let o = order(
+            vec![(
+                dec!(2),
+                dec!(10),
+                dec!(20),
+                vec![tax(dec!(1.65), TaxCollector::Seller)],
+            )],
+            dec!(0),
+        );
         let c = usd();
-        let b = order_vals(&o, &products(1), &Decisions::default(), &rules(&c, &taxes, TaxMode::Marketplace));
+        let b = order_vals(
+            &o,
+            &products(1),
+            &Decisions::default(),
+            &rules(&c, &taxes, TaxMode::Marketplace),
+        );
         assert!(b.findings.is_empty());
         assert_eq!(lines_of(&b)[0]["tax_ids"], json!([[6, 0, [7]]]));
-        assert_eq!(b.rounding, None, "taxed orders are checked after the create");
+        assert_eq!(
+            b.rounding, None,
+            "taxed orders are checked after the create"
+        );
         assert_eq!(b.target_total, dec!(21.65));
-        let b = order_vals(&o, &products(1), &Decisions::default(), &rules(&c, &taxes[..1], TaxMode::Marketplace));
+        let b = order_vals(
+            &o,
+            &products(1),
+            &Decisions::default(),
+            &rules(&c, &taxes[..1], TaxMode::Marketplace),
+        );
         assert_eq!(b.findings.len(), 1);
         assert_eq!(b.findings[0].rule, Rule::Tax);
         assert!(b.findings[0].message.contains("8.25%"), "{}", b.findings[0]);
         // taxes = "odoo": Odoo's own product taxes.
-        let b = order_vals(&o, &products(1), &Decisions::default(), &rules(&c, &[], TaxMode::Odoo));
+        let b = order_vals(
+            &o,
+            &products(1),
+            &Decisions::default(),
+            &rules(&c, &[], TaxMode::Odoo),
+        );
         assert!(b.findings.is_empty());
         assert!(!lines_of(&b)[0].contains_key("tax_ids"));
     }
@@ -565,7 +626,12 @@ mod tests {
         let mut o = order(vec![(dec!(1), dec!(10), dec!(10), vec![])], dec!(0));
         o.order_total = money(dec!(12.50));
         let c = usd();
-        let b = order_vals(&o, &products(1), &Decisions::default(), &rules(&c, &[], TaxMode::Marketplace));
+        let b = order_vals(
+            &o,
+            &products(1),
+            &Decisions::default(),
+            &rules(&c, &[], TaxMode::Marketplace),
+        );
         assert_eq!(b.findings.len(), 1);
         assert_eq!(b.findings[0].rule, Rule::Amounts);
         assert_eq!(b.rounding, None);
@@ -573,7 +639,13 @@ mod tests {
 
     #[test]
     fn decisions_become_fields() {
-        let mut o = order(vec![(dec!(1), dec!(10), dec!(10), vec![]), (dec!(1), dec!(5), dec!(5), vec![])], dec!(0));
+        let mut o = order(
+            vec![
+                (dec!(1), dec!(10), dec!(10), vec![]),
+                (dec!(1), dec!(5), dec!(5), vec![]),
+            ],
+            dec!(0),
+        );
         o.ship_by = Some(Timestamp::from_second(1_767_225_600).unwrap());
         let d = Decisions {
             partner: 5,

@@ -17,7 +17,15 @@ use super::CountryCache;
 use crate::odoo::{Domain, OdooClient, OdooError, SearchOpts};
 use crate::sync::audit::{buyer_key, normalise};
 
-const FIELDS: [&str; 7] = ["name", "street", "street2", "zip", "country_id", "email", "ref"];
+const FIELDS: [&str; 7] = [
+    "name",
+    "street",
+    "street2",
+    "zip",
+    "country_id",
+    "email",
+    "ref",
+];
 
 /// The customer and the delivery contact of an order.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -104,7 +112,11 @@ impl<'a> PartnerResolver<'a> {
         ))
     }
 
-    async fn address_vals(&self, a: &Address, vals: &mut Map<String, Value>) -> Result<(), OdooError> {
+    async fn address_vals(
+        &self,
+        a: &Address,
+        vals: &mut Map<String, Value>,
+    ) -> Result<(), OdooError> {
         for (field, v) in [
             ("street", &a.street),
             ("street2", &a.street2),
@@ -136,7 +148,11 @@ impl<'a> PartnerResolver<'a> {
     }
 
     /// The customer of an order: found (buyer id, e-mail, address) or created.
-    async fn customer(&mut self, channel: &str, order: &Order) -> Result<(i64, Option<String>), OdooError> {
+    async fn customer(
+        &mut self,
+        channel: &str,
+        order: &Order,
+    ) -> Result<(i64, Option<String>), OdooError> {
         let ship = order.shipping_address.as_ref();
         let bkey = buyer_key(&order.buyer, ship);
         if let Some(k) = &bkey
@@ -158,7 +174,9 @@ impl<'a> PartnerResolver<'a> {
             .filter(|e| e.contains('@'));
         let mut found = None;
         if let Some(r) = &buyer_ref {
-            found = self.search_one(Domain::leaf("ref", "=", r.as_str())).await?;
+            found = self
+                .search_one(Domain::leaf("ref", "=", r.as_str()))
+                .await?;
         }
         if found.is_none()
             && let Some(e) = email
@@ -182,7 +200,9 @@ impl<'a> PartnerResolver<'a> {
                     &SearchOpts::default().limit(20).order("id asc"),
                 )
                 .await?;
-            found = rows.into_iter().find(|r| row_key(r).as_deref() == Some(&want));
+            found = rows
+                .into_iter()
+                .find(|r| row_key(r).as_deref() == Some(&want));
         }
         let result = match found {
             Some(row) => (
@@ -214,7 +234,13 @@ impl<'a> PartnerResolver<'a> {
                     // The customer's own address is the first shipping address; named after the
                     // customer, so compare with that name.
                     let country = self.country(a).await?;
-                    own_key = key(name.trim(), opt(&a.street), opt(&a.street2), opt(&a.zip), country);
+                    own_key = key(
+                        name.trim(),
+                        opt(&a.street),
+                        opt(&a.street2),
+                        opt(&a.zip),
+                        country,
+                    );
                 }
                 let id = self.odoo.create("res.partner", vals, None).await?;
                 (id, own_key)
@@ -258,7 +284,8 @@ impl<'a> PartnerResolver<'a> {
             .odoo
             .search_read(
                 "res.partner",
-                &Domain::leaf("parent_id", "=", customer).and(Domain::leaf("type", "=", "delivery")),
+                &Domain::leaf("parent_id", "=", customer)
+                    .and(Domain::leaf("type", "=", "delivery")),
                 &FIELDS,
                 &SearchOpts::default().order("id asc"),
             )
@@ -294,7 +321,11 @@ impl<'a> PartnerResolver<'a> {
         let (customer, own_key) = self.customer(channel, order).await?;
         let shipping = match &order.shipping_address {
             Some(a) => {
-                let fallback = order.buyer.name.clone().unwrap_or_else(|| "Delivery".into());
+                let fallback = order
+                    .buyer
+                    .name
+                    .clone()
+                    .unwrap_or_else(|| "Delivery".into());
                 self.shipping_for(customer, own_key.as_deref(), a, &fallback)
                     .await?
             }
@@ -321,9 +352,24 @@ mod tests {
     #[test]
     fn keys_ignore_formatting_but_not_the_place() {
         let a = key("Ada Lovelace", "1 Infinite Loop", "", "95014", Some(233));
-        assert_eq!(a, key("ada  lovelace", "1, infinite loop.", "", " 95014", Some(233)));
-        assert_ne!(a, key("Ada Lovelace", "2 Infinite Loop", "", "95014", Some(233)));
-        assert_ne!(a, key("Ada Lovelace", "1 Infinite Loop", "", "95014", Some(20)));
+        assert_eq!(
+            a,
+            key(
+                "ada  lovelace",
+                "1, infinite loop.",
+                "",
+                " 95014",
+                Some(233)
+            )
+        );
+        assert_ne!(
+            a,
+            key("Ada Lovelace", "2 Infinite Loop", "", "95014", Some(233))
+        );
+        assert_ne!(
+            a,
+            key("Ada Lovelace", "1 Infinite Loop", "", "95014", Some(20))
+        );
         assert_eq!(key("Ada", "", "", "95014", None), None);
     }
 }

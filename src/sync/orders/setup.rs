@@ -171,7 +171,10 @@ async fn load(odoo: &OdooClient, cfg: &OrdersConfig) -> Result<OrderSetup, OdooE
     let user = odoo
         .read("res.users", &[uid], &["company_id"], None)
         .await?;
-    let company = user.first().and_then(|r| m2o_id(r, "company_id")).unwrap_or(1);
+    let company = user
+        .first()
+        .and_then(|r| m2o_id(r, "company_id"))
+        .unwrap_or(1);
     let comp = odoo
         .read("res.company", &[company], &["currency_id"], None)
         .await?;
@@ -188,7 +191,11 @@ async fn load(odoo: &OdooClient, cfg: &OrdersConfig) -> Result<OrderSetup, OdooE
     let mut company_currency = String::from("USD");
     for r in &rows {
         let id = r.get("id").and_then(Value::as_i64).unwrap_or(0);
-        let code = r.get("name").and_then(Value::as_str).unwrap_or("").to_owned();
+        let code = r
+            .get("name")
+            .and_then(Value::as_str)
+            .unwrap_or("")
+            .to_owned();
         let mut rate = decimal(r, "rate");
         if Some(id) == company_currency_id {
             company_currency = code.clone();
@@ -205,7 +212,11 @@ async fn load(odoo: &OdooClient, cfg: &OrdersConfig) -> Result<OrderSetup, OdooE
                 } else {
                     Decimal::new(1, 2)
                 },
-                rate: if rate > Decimal::ZERO { rate } else { Decimal::ONE },
+                rate: if rate > Decimal::ZERO {
+                    rate
+                } else {
+                    Decimal::ONE
+                },
             },
         );
     }
@@ -293,12 +304,7 @@ async fn load(odoo: &OdooClient, cfg: &OrdersConfig) -> Result<OrderSetup, OdooE
         )
         .await?
         .into_iter()
-        .filter_map(|r| {
-            Some((
-                r.get("name")?.as_str()?.to_owned(),
-                r.get("id")?.as_i64()?,
-            ))
-        })
+        .filter_map(|r| Some((r.get("name")?.as_str()?.to_owned(), r.get("id")?.as_i64()?)))
         .collect::<HashMap<_, _>>();
     for c in &cfg.carriers {
         if !carriers.contains_key(&c.name) {
@@ -335,12 +341,7 @@ async fn load(odoo: &OdooClient, cfg: &OrdersConfig) -> Result<OrderSetup, OdooE
     {
         Ok(rows) => rows
             .into_iter()
-            .filter_map(|r| {
-                Some((
-                    r.get("name")?.as_str()?.to_owned(),
-                    r.get("id")?.as_i64()?,
-                ))
-            })
+            .filter_map(|r| Some((r.get("name")?.as_str()?.to_owned(), r.get("id")?.as_i64()?)))
             .collect(),
         Err(e) => {
             tracing::warn!(error = %e, "cannot read fiscal positions");
@@ -417,7 +418,11 @@ async fn service_product(odoo: &OdooClient, code: &str, name: &str) -> Result<i6
     v.insert("taxes_id".into(), json!([[6, 0, []]]));
     v.insert("supplier_taxes_id".into(), json!([[6, 0, []]]));
     let id = odoo.create("product.product", v, None).await?;
-    tracing::info!(code, id, "created a service product for marketplace order lines");
+    tracing::info!(
+        code,
+        id,
+        "created a service product for marketplace order lines"
+    );
     Ok(id)
 }
 
@@ -446,7 +451,13 @@ async fn activity_type(odoo: &OdooClient) -> Option<i64> {
     None
 }
 
-const WH_FIELDS: [&str; 5] = ["code", "name", "lot_stock_id", "delivery_route_id", "sequence"];
+const WH_FIELDS: [&str; 5] = [
+    "code",
+    "name",
+    "lot_stock_id",
+    "delivery_route_id",
+    "sequence",
+];
 
 async fn warehouses(
     odoo: &OdooClient,
@@ -525,7 +536,10 @@ async fn warehouses(
         .chain(cfg.third_party_warehouses.iter())
     {
         if !merchant.iter().any(|w| &w.code == code) {
-            tracing::warn!(code, "[orders]: no Odoo warehouse has this code; it is skipped");
+            tracing::warn!(
+                code,
+                "[orders]: no Odoo warehouse has this code; it is skipped"
+            );
         }
     }
     Ok((merchant, marketplace))
