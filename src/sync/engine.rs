@@ -70,6 +70,9 @@ pub struct Engine {
     order_setup: SetupCache,
     recompute_now: Notify,
     pull_now: HashMap<String, Arc<Notify>>,
+    /// One order round per channel at a time: search-before-create is only exactly-once if
+    /// no other round of the same channel creates between the search and the create.
+    order_locks: HashMap<String, tokio::sync::Mutex<()>>,
     push_now: HashMap<String, Arc<Notify>>,
 }
 
@@ -106,6 +109,10 @@ impl Engine {
             .iter()
             .map(|c| (c.config.id.clone(), Arc::new(Notify::new())))
             .collect();
+        let order_locks = channels
+            .iter()
+            .map(|c| (c.config.id.clone(), tokio::sync::Mutex::new(())))
+            .collect();
         Ok(Arc::new(Engine {
             odoo,
             store,
@@ -120,6 +127,7 @@ impl Engine {
             recompute_now: Notify::new(),
             pull_now,
             push_now,
+            order_locks,
         }))
     }
 
@@ -146,6 +154,10 @@ impl Engine {
         &self,
         ch: &ChannelHandle,
     ) -> Result<(PullReport, ImportReport), String> {
+        let _round = match self.order_locks.get(&ch.config.id) {
+            Some(l) => Some(l.lock().await),
+            None => None,
+        };
         let started = Timestamp::now();
         let id = ch.config.id.clone();
         let pulled = orders::pull(ch, &self.store, &self.log, &self.events).await;
