@@ -542,3 +542,82 @@ async fn duplicate_deliveries_of_one_order_import_it_once() {
     assert_eq!(orders_of(&w, &ext).await.len(), 1);
     assert_eq!(w.emb.odoo.stats().count("sale.order", "create"), 1);
 }
+
+/// `odoo-channels queue` lists open deliveries by ship-by deadline and flags the one at risk.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_queue_command_lists_deliveries_by_deadline_and_flags_those_at_risk() {
+    let w = world("[orders]\nat_risk_hours = 4\n\n[orders.audit]\nduplicate_window_minutes = 0\n")
+        .await;
+    let (product, locs) = ids(&w);
+    w.emb
+        .odoo
+        .handle()
+        .set_stock(product, locs[0], 500.0)
+        .unwrap();
+    let mut ext = Vec::new();
+    for hours in [72, 2, 30] {
+        let o = w
+            .emb
+            .market
+            .create_order(NewOrder {
+                lines: vec![line("SKU-000001", 1)],
+                ship_by_hours: Some(hours),
+                ..Default::default()
+            })
+            .unwrap();
+        ext.push(o["id"].as_str().unwrap().to_owned());
+    }
+    let r = w.engine.cycle().await;
+    assert_eq!(r.imported["shop"].imported, 3, "{:?}", r.imported);
+
+    // The same configuration, in a file, for the real binary.
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("c.toml");
+    let url = format!("sqlite://{}/s.db", dir.path().display());
+    std::fs::write(
+        &path,
+        format!("{}\n[orders]\nat_risk_hours = 4\n", w.emb.config_toml(&url)),
+    )
+    .unwrap();
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600)).unwrap();
+    }
+    let out = tokio::process::Command::new(env!("CARGO_BIN_EXE_odoo-channels"))
+        .arg("--config")
+        .arg(&path)
+        .args(["queue", "--json"])
+        .output()
+        .await
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let q: Vec<Value> = serde_json::from_slice(&out.stdout).unwrap();
+    let ours: Vec<&Value> = q
+        .iter()
+        .filter(|e| ext.iter().any(|x| e["external_id"] == x.as_str()))
+        .collect();
+    let order: Vec<&str> = ours
+        .iter()
+        .map(|e| e["external_id"].as_str().unwrap())
+        .collect();
+    assert_eq!(order, vec![&ext[1], &ext[2], &ext[0]], "by deadline: {q:?}");
+    assert_eq!(ours[0]["risk"], "at_risk");
+    assert_eq!(ours[1]["risk"], "ok");
+    assert_eq!(ours[2]["risk"], "ok");
+
+    let out = tokio::process::Command::new(env!("CARGO_BIN_EXE_odoo-channels"))
+        .arg("--config")
+        .arg(&path)
+        .args(["queue", "--at-risk"])
+        .output()
+        .await
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("AT-RISK"), "{text}");
+    assert!(text.contains("1 at risk"), "{text}");
+}

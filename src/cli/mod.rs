@@ -8,6 +8,7 @@ mod check;
 mod demo;
 pub mod exit;
 pub mod notify;
+pub mod queue;
 mod run;
 pub mod seams;
 pub mod simulate;
@@ -92,6 +93,8 @@ pub enum Command {
     Version,
     /// Compare stock policies on a simulated or real order stream (no Odoo needed).
     Simulate(simulate::SimulateArgs),
+    /// List open deliveries of channel orders by ship-by deadline, flagging those at risk.
+    Queue(queue::QueueArgs),
     /// Work with the configuration file.
     Config {
         #[command(subcommand)]
@@ -207,6 +210,11 @@ fn dispatch(cli: Cli) -> Result<(), CliError> {
                 .map_err(seam_error)
         }
         Command::Simulate(args) => simulate::run(&cli.config, args),
+        Command::Queue(args) => {
+            let config = load_config(&cli)?;
+            init_logging_at(&cli, Some(&config), "warn")?;
+            runtime()?.block_on(queue::run(config, args))
+        }
         Command::Sandbox(args) => {
             init_logging(&cli, None)?;
             let args = args.clone();

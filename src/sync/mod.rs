@@ -7,6 +7,7 @@
 //! orders.rs     connector → inbox (raw payloads) → audit, routing → sale.order, exactly once
 //! audit.rs      pure: the order audit rules (审单)
 //! routing.rs    pure: warehouse routing, carrier choice, SLA priority
+//! queue.rs      the fulfilment queue by ship-by deadline (`odoo-channels queue`)
 //! catalog.rs    SKU ↔ product (default_code, or the addon's bindings)
 //! channels.rs   [[channels]] → connectors through the registry (secrets resolved here)
 //! odoo_log.rs   sync runs, quarantine and notes shown in Odoo (addon-aware)
@@ -23,6 +24,7 @@ pub mod engine;
 pub mod events;
 pub mod odoo_log;
 pub mod orders;
+pub mod queue;
 pub mod routing;
 pub mod stock;
 pub mod webhooks;
