@@ -230,6 +230,10 @@ async fn a_missing_address_holds_the_order_until_a_person_confirms_it_in_odoo() 
         so[0]
     );
     assert_eq!(pickings_of(&w, so_id).await.len(), 1);
+    assert!(
+        open_activities(&w, so_id).await.is_empty(),
+        "the person's activity is closed once the order is released"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

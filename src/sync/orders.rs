@@ -1969,6 +1969,46 @@ impl Importer<'_> {
         Ok(true)
     }
 
+    /// Mark done the open activities of released orders (the person acted; leaving them open
+    /// would keep the order in everyone's "to do"). Best effort: an open activity is a nuisance,
+    /// not a loss.
+    async fn close_hold_activities(&self, orders: &[i64]) {
+        let open = self
+            .odoo
+            .search(
+                "mail.activity",
+                &Domain::leaf("res_model", "=", "sale.order")
+                    .and(Domain::is_in("res_id", orders.to_vec())),
+                &SearchOpts::default(),
+            )
+            .await;
+        match open {
+            Ok(ids) if !ids.is_empty() => {
+                let mut kw = Map::new();
+                kw.insert(
+                    "feedback".into(),
+                    json!("Released: the order was confirmed or cancelled in Odoo."),
+                );
+                if let Err(e) = self
+                    .odoo
+                    .call(
+                        "mail.activity",
+                        "action_feedback",
+                        Some(&ids),
+                        kw,
+                        None,
+                        CallKind::Write,
+                    )
+                    .await
+                {
+                    tracing::warn!(error = %e, "cannot close the activities of released orders");
+                }
+            }
+            Ok(_) => {}
+            Err(e) => tracing::warn!(error = %e, "cannot look for activities of released orders"),
+        }
+    }
+
     /// Held orders a person confirmed (or cancelled) in Odoo: drop the hold tag, note it, and
     /// do the follow-up a confirmation by the daemon would have done. Best effort.
     async fn sweep_released(&self, cx: &Ctx<'_>) {
@@ -2008,6 +2048,7 @@ impl Importer<'_> {
             tracing::warn!(error = %e, "cannot untag released held orders");
             return;
         }
+        self.close_hold_activities(&ids).await;
         let prefix = format!("{}:", cx.channel);
         let mut follow: Vec<Created> = Vec::new();
         for r in &rows {
