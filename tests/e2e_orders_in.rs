@@ -625,3 +625,83 @@ async fn the_queue_command_lists_deliveries_by_deadline_and_flags_those_at_risk(
     assert!(text.contains("AT-RISK"), "{text}");
     assert!(text.contains("1 at risk"), "{text}");
 }
+
+/// A repeat buyer is one customer; a gift address becomes a delivery contact of it, reused.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_repeat_buyer_is_one_customer_and_a_gift_address_a_delivery_contact() {
+    use channel_sandbox::sandbox::{SbAddress, SbBuyer};
+    let w = world("[orders.audit]\nduplicate_window_minutes = 0\n").await;
+    let (product, locs) = ids(&w);
+    w.emb
+        .odoo
+        .handle()
+        .set_stock(product, locs[0], 500.0)
+        .unwrap();
+    let buyer = |email: &str| SbBuyer {
+        id: None,
+        name: Some("Ada Lovelace".into()),
+        email: Some(email.into()),
+        phone: Some("+33 1 23 45 67 89".into()),
+    };
+    let addr = |street: &str| SbAddress {
+        name: Some("Ada Lovelace".into()),
+        line1: Some(street.into()),
+        city: Some("Paris".into()),
+        postal_code: Some("75002".into()),
+        country: Some("FR".into()),
+        ..Default::default()
+    };
+    let mut ext = Vec::new();
+    for (email, street) in [
+        ("ada@example.com", "1 rue de la Paix"),
+        ("ADA@example.com ", "1 rue de la Paix"),
+        ("ada@example.com", "9 avenue Foch"),
+        ("ada@example.com", "9, Avenue  Foch"),
+    ] {
+        let o = w
+            .emb
+            .market
+            .create_order(NewOrder {
+                lines: vec![line("SKU-000001", 1)],
+                buyer: Some(buyer(email)),
+                shipping_address: Some(addr(street)),
+                ..Default::default()
+            })
+            .unwrap();
+        ext.push(o["id"].as_str().unwrap().to_owned());
+    }
+    let r = w.engine.cycle().await;
+    assert_eq!(r.imported["shop"].imported, 4, "{:?}", r.imported);
+    let mut partners = Vec::new();
+    for e in &ext {
+        let so = w
+            .odoo
+            .search_read(
+                "sale.order",
+                &Domain::leaf("client_order_ref", "=", format!("shop:{e}")),
+                &["partner_id", "partner_shipping_id"],
+                &SearchOpts::default().load_none(),
+            )
+            .await
+            .unwrap();
+        partners.push((
+            so[0]["partner_id"].as_i64().unwrap(),
+            so[0]["partner_shipping_id"].as_i64().unwrap(),
+        ));
+    }
+    let customer = partners[0].0;
+    assert!(
+        partners.iter().all(|p| p.0 == customer),
+        "one customer: {partners:?}"
+    );
+    assert_eq!(
+        partners[0].1, customer,
+        "first address is the customer's own"
+    );
+    assert_eq!(partners[1].1, customer);
+    assert_ne!(partners[2].1, customer, "gift address: a delivery contact");
+    assert_eq!(
+        partners[2].1, partners[3].1,
+        "the same address written differently is the same contact"
+    );
+}
