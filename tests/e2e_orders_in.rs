@@ -705,3 +705,76 @@ async fn a_repeat_buyer_is_one_customer_and_a_gift_address_a_delivery_contact() 
         "the same address written differently is the same contact"
     );
 }
+
+/// Amounts as the marketplace charged them: a discount that cannot be spread over the units in
+/// whole cents leaves a cent, which a rounding line absorbs; shipping is its own line.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn odoo_totals_match_the_marketplace_to_the_cent_with_a_rounding_line() {
+    let w = world("[orders.audit]\nduplicate_window_minutes = 0\n").await;
+    let (product, locs) = ids(&w);
+    w.emb
+        .odoo
+        .handle()
+        .set_stock(product, locs[0], 500.0)
+        .unwrap();
+    let o = w
+        .emb
+        .market
+        .create_order(NewOrder {
+            lines: vec![NewLine {
+                discount: Some(Decimal::new(1, 2)),
+                unit_price: w.emb.market.price("SKU-000001"),
+                ..line("SKU-000001", 3)
+            }],
+            shipping_price: Some(Decimal::new(495, 2)),
+            ..Default::default()
+        })
+        .unwrap();
+    let total: Decimal = o["total"].as_str().unwrap().parse().unwrap();
+    let r = w.engine.cycle().await;
+    assert_eq!(r.imported["shop"].imported, 1, "{:?}", r.imported);
+    assert_eq!(r.imported["shop"].held, 0, "{:?}", r.imported);
+    let so = w
+        .odoo
+        .search_read(
+            "sale.order",
+            &Domain::leaf(
+                "client_order_ref",
+                "=",
+                format!("shop:{}", o["id"].as_str().unwrap()),
+            ),
+            &["amount_total", "order_line"],
+            &SearchOpts::default(),
+        )
+        .await
+        .unwrap();
+    let odoo_total = Decimal::try_from(so[0]["amount_total"].as_f64().unwrap())
+        .unwrap()
+        .round_dp(2);
+    assert_eq!(odoo_total, total);
+    let lines = w
+        .odoo
+        .search_read(
+            "sale.order.line",
+            &Domain::leaf("order_id", "=", id(&so[0])),
+            &["product_id", "price_subtotal"],
+            &SearchOpts::default(),
+        )
+        .await
+        .unwrap();
+    let codes: Vec<String> = {
+        let ids: Vec<i64> = lines
+            .iter()
+            .map(|l| l["product_id"][0].as_i64().unwrap())
+            .collect();
+        w.odoo
+            .read("product.product", &ids, &["default_code"], None)
+            .await
+            .unwrap()
+            .iter()
+            .map(|p| p["default_code"].as_str().unwrap_or("").to_owned())
+            .collect()
+    };
+    assert!(codes.iter().any(|c| c == "CHANNEL-SHIPPING"), "{codes:?}");
+    assert!(codes.iter().any(|c| c == "CHANNEL-ROUNDING"), "{codes:?}");
+}
