@@ -19,6 +19,9 @@ use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use serde_json::Value;
 
+/// Per `client_order_ref`: (sale order id, state, held) of each order found in Odoo.
+type Found = HashMap<String, Vec<(i64, String, bool)>>;
+
 struct Setup {
     emb: Embedded,
     odoo: OdooClient,
@@ -110,7 +113,7 @@ fn kill(child: &mut Child) {
 }
 
 /// `client_order_ref` → (sale order ids, states, held) of every channel order in Odoo.
-async fn odoo_orders(odoo: &OdooClient) -> HashMap<String, Vec<(i64, String, bool)>> {
+async fn odoo_orders(odoo: &OdooClient) -> Found {
     let rows = odoo
         .search_read(
             "sale.order",
@@ -171,11 +174,7 @@ async fn settle(s: &Setup, expected: &HashSet<String>, log: &Path, limit: Durati
     kill(&mut child);
 }
 
-fn assert_exactly_once(
-    expected: &HashSet<String>,
-    got: &HashMap<String, Vec<(i64, String, bool)>>,
-    log: &Path,
-) {
+fn assert_exactly_once(expected: &HashSet<String>, got: &Found, log: &Path) {
     let missing: Vec<&String> = expected.iter().filter(|e| !got.contains_key(*e)).collect();
     let duplicated: Vec<(&String, usize)> = got
         .iter()
@@ -183,12 +182,13 @@ fn assert_exactly_once(
         .map(|(k, v)| (k, v.len()))
         .collect();
     let unknown: Vec<&String> = got.keys().filter(|k| !expected.contains(*k)).collect();
-    let unfinished: Vec<(&String, &Vec<(i64, String, bool)>)> = got
+    let unfinished: Vec<&String> = got
         .iter()
         .filter(|(_, v)| {
             !v.iter()
                 .all(|(_, st, held)| st == "sale" || (*held && st == "draft"))
         })
+        .map(|(k, _)| k)
         .collect();
     assert!(
         missing.is_empty() && duplicated.is_empty() && unknown.is_empty() && unfinished.is_empty(),

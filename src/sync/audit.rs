@@ -393,8 +393,10 @@ mod tests {
             available: dec!(12),
         }];
         i.duplicate_of = Some("SBX-1".into());
-        let mut r = AuditRules::default();
-        r.require_phone = true;
+        let r = AuditRules {
+            require_phone: true,
+            ..Default::default()
+        };
         let f = audit(&r, &i);
         assert_eq!(
             rules_of(&f),
@@ -423,8 +425,10 @@ mod tests {
     fn a_deviation_exactly_at_the_limit_passes() {
         let mut i = clean();
         i.lines = vec![line("A", 1, dec!(15), Some(dec!(10)))];
-        let mut r = AuditRules::default();
-        r.max_price_deviation_percent = dec!(50);
+        let mut r = AuditRules {
+            max_price_deviation_percent: dec!(50),
+            ..Default::default()
+        };
         assert!(audit(&r, &i).is_empty());
         r.max_price_deviation_percent = dec!(49.99);
         assert_eq!(rules_of(&audit(&r, &i)), vec![Rule::Price]);
@@ -443,8 +447,10 @@ mod tests {
             available: dec!(0),
         }];
         i.duplicate_of = Some("X".into());
-        let mut r = AuditRules::default();
-        r.require_phone = true;
+        let r = AuditRules {
+            require_phone: true,
+            ..Default::default()
+        };
         assert!(audit(&r, &i).is_empty());
     }
 
