@@ -6,6 +6,7 @@ pub mod allocation;
 pub mod cli;
 pub mod config;
 pub mod embedded;
+pub mod failpoint;
 pub mod odoo;
 pub mod server;
 pub mod simulate;

@@ -383,6 +383,11 @@ pub fn meta(model: &str) -> ModelMeta {
                 "is_expired",
                 "amount_undiscounted",
                 "procurement_group_id",
+                "activity_ids",
+                "activity_user_id",
+                "activity_summary",
+                "activity_date_deadline",
+                "activity_state",
             ],
             defaults: &[
                 ("state", Str("draft")),
@@ -732,6 +737,27 @@ pub fn meta(model: &str) -> ModelMeta {
         "ir.sequence" => ModelMeta {
             order: "name",
             defaults: &[("implementation", Str("standard")), ("active", Bool(true))],
+            ..BASE
+        },
+        // Held marketplace orders (business/activity.rs).
+        "mail.activity" => ModelMeta {
+            order: "date_deadline asc, id asc",
+            rec_name: "summary",
+            defaults: &[("active", Bool(true)), ("automated", Bool(false))],
+            indexed: &["res_model_id"],
+            ..BASE
+        },
+        "mail.activity.type" => ModelMeta {
+            order: "sequence, id",
+            defaults: &[
+                ("active", Bool(true)),
+                ("delay_unit", Str("days")),
+                ("category", Str("default")),
+            ],
+            ..BASE
+        },
+        "crm.tag" => ModelMeta {
+            order: "name",
             ..BASE
         },
         _ => BASE,

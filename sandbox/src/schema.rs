@@ -280,6 +280,8 @@ pub const UNCAPTURED: &[(&str, &str)] = uncaptured!(
     "ir.model",
     "ir.module.module",
     "ir.sequence",
+    "mail.activity",
+    "mail.activity.type",
     "mail.message.subtype",
     "mail.tracking.value",
     "product.category",

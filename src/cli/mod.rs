@@ -9,6 +9,7 @@ mod check;
 mod demo;
 pub mod exit;
 pub mod notify;
+pub mod queue;
 mod run;
 pub mod seams;
 pub mod simulate;
@@ -95,6 +96,8 @@ pub enum Command {
     Simulate(simulate::SimulateArgs),
     /// Show what each channel would be offered now and why (--dry-run), from the live Odoo.
     Allocate(allocate::AllocateArgs),
+    /// List open deliveries of channel orders by ship-by deadline, flagging those at risk.
+    Queue(queue::QueueArgs),
     /// Work with the configuration file.
     Config {
         #[command(subcommand)]
@@ -214,6 +217,11 @@ fn dispatch(cli: Cli) -> Result<(), CliError> {
             let config = load_config(&cli)?;
             init_logging_at(&cli, Some(&config), "warn")?;
             runtime()?.block_on(allocate::run(config, args))
+        }
+        Command::Queue(args) => {
+            let config = load_config(&cli)?;
+            init_logging_at(&cli, Some(&config), "warn")?;
+            runtime()?.block_on(queue::run(config, args))
         }
         Command::Sandbox(args) => {
             init_logging(&cli, None)?;

@@ -19,6 +19,7 @@
 
 pub mod fulfilment;
 pub mod inventory;
+pub mod orders;
 mod raw;
 pub mod schedule;
 #[cfg(test)]
@@ -36,6 +37,7 @@ pub use schedule::{Schedule, ScheduleError, format_duration, parse_duration};
 
 pub use fulfilment::{ChannelFulfilment, FulfilmentConfig, ReturnPolicy};
 pub use inventory::{FixedRule, InventoryConfig, RuleSet, SafetyRule, SkuPattern};
+pub use orders::OrdersConfig;
 pub use raw::DEFAULT_STORE_URL;
 use raw::{RawChannel, RawConfig};
 
@@ -60,6 +62,8 @@ pub struct Config {
     /// Orders back to the channels (`[fulfilment]`).
     pub fulfilment: FulfilmentConfig,
     pub channels: Vec<ChannelConfig>,
+    /// `[orders]`: audit, routing, carriers, SLA and amounts of imported orders.
+    pub orders: OrdersConfig,
     /// Findings that do not stop the daemon (inline secrets, no channels…), each with its key
     /// path; `check` and `config validate` print them, `run` logs them.
     pub warnings: Vec<ConfigProblem>,
@@ -696,6 +700,7 @@ fn validate(raw: RawConfig, env: &LoadEnv, p: &mut Problems<'_>) -> Option<Confi
     let inventory = inventory::validate(raw.inventory, &channel_ids, p);
     let fulfilment = fulfilment::validate(raw.fulfilment, p);
     let channels = validate_channels(raw.channels, p);
+    let orders = orders::validate(raw.orders, &channel_ids, p);
     Some(Config {
         odoo: odoo?,
         store: store?,
@@ -704,6 +709,7 @@ fn validate(raw: RawConfig, env: &LoadEnv, p: &mut Problems<'_>) -> Option<Confi
         inventory: inventory?,
         fulfilment: fulfilment?,
         channels: channels?,
+        orders: orders?,
         warnings: Vec::new(),
         source: None,
     })

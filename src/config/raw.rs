@@ -23,6 +23,7 @@ pub struct RawConfig {
     pub inventory: RawInventory,
     pub fulfilment: super::fulfilment::RawFulfilment,
     pub channels: Vec<RawChannel>,
+    pub orders: super::orders::RawOrders,
 }
 
 #[derive(Debug, Deserialize)]

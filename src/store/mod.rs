@@ -27,6 +27,7 @@
 //! are decimal text. Every multi-row change is one transaction: the daemon may be killed at
 //! any instant and the file stays consistent (see the crash test).
 
+mod orders;
 mod outbox;
 mod pending;
 mod release;

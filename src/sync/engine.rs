@@ -29,10 +29,11 @@ use super::events::{EventBus, SyncEvent};
 use super::fulfilment::{Outbound, OutboundReport};
 use super::listings::{self, ListingsReport};
 use super::odoo_log::{OdooLog, RunSummary};
-use super::orders::{self, CountryCache, ImportReport, Importer, PullReport};
+use super::orders::{self, CountryCache, ImportReport, Importer, PullReport, SetupCache};
 use super::quarantine::{self, DecisionReport};
 use super::stock::{PushReport, RecomputeReport, StockJob};
-use crate::config::{Config, Schedule};
+use crate::allocation::Policy;
+use crate::config::{Config, OrdersConfig, Schedule};
 use crate::odoo::{OdooClient, OdooError};
 use crate::store::Store;
 
@@ -82,8 +83,14 @@ pub struct Engine {
     stock_poll: Duration,
     catalog: RwLock<Arc<Catalog>>,
     countries: CountryCache,
+    /// `[orders]` and the Odoo records the order job resolved from it.
+    orders: OrdersConfig,
+    order_setup: SetupCache,
     recompute_now: Notify,
     pull_now: HashMap<String, Arc<Notify>>,
+    /// One order round per channel at a time: search-before-create is only exactly-once if
+    /// no other round of the same channel creates between the search and the create.
+    order_locks: HashMap<String, tokio::sync::Mutex<()>>,
     push_now: HashMap<String, Arc<Notify>>,
 }
 
@@ -115,6 +122,10 @@ impl Engine {
             .map(|c| (c.config.id.clone(), Arc::new(Notify::new())))
             .collect();
         let outbound = Outbound::new(&config.fulfilment, &channels);
+        let order_locks = channels
+            .iter()
+            .map(|c| (c.config.id.clone(), tokio::sync::Mutex::new(())))
+            .collect();
         Ok(Arc::new(Engine {
             odoo,
             store,
@@ -126,9 +137,12 @@ impl Engine {
             stock_poll: config.inventory.poll_every,
             catalog: RwLock::new(Arc::new(catalog)),
             countries: CountryCache::default(),
+            orders: config.orders.clone(),
+            order_setup: SetupCache::default(),
             recompute_now: Notify::new(),
             pull_now,
             push_now,
+            order_locks,
         }))
     }
 
@@ -155,6 +169,10 @@ impl Engine {
         &self,
         ch: &ChannelHandle,
     ) -> Result<(PullReport, ImportReport), String> {
+        let _round = match self.order_locks.get(&ch.config.id) {
+            Some(l) => Some(l.lock().await),
+            None => None,
+        };
         let started = Timestamp::now();
         let id = ch.config.id.clone();
         let pulled = orders::pull(ch, &self.store, &self.log, &self.events).await;
@@ -166,6 +184,8 @@ impl Engine {
             events: &self.events,
             catalog: &catalog,
             countries: &self.countries,
+            config: &self.orders,
+            setup: &self.order_setup,
         };
         // Import what is staged even if this pull failed: earlier pulls may have staged orders.
         let imported = importer.import(ch).await;

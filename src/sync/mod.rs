@@ -8,7 +8,10 @@
 //!               orders Odoo has not reserved, sales velocity
 //! reorder.rs    reorder points: action_replenish once per crossing, noted on the product
 //! transfers.rs  transfers between warehouses: proposed, noted, optionally a draft transfer
-//! orders.rs     connector → inbox (raw payloads) → sale.order, exactly once
+//! orders.rs     connector → inbox (raw payloads) → audit, routing → sale.order, exactly once
+//! audit.rs      pure: the order audit rules (审单)
+//! routing.rs    pure: warehouse routing, carrier choice, SLA priority
+//! queue.rs      the fulfilment queue by ship-by deadline (`odoo-channels queue`)
 //! fulfilment.rs orders back to the channels: the outbound round, shipments of done deliveries
 //! cancellations.rs  marketplace cancels → Odoo, Odoo cancels → marketplace, once each
 //! returns.rs    marketplace returns → Odoo returns, scrap and credit notes, once each
@@ -24,6 +27,7 @@
 //!
 //! See ARCHITECTURE.md, "Sync jobs".
 
+pub mod audit;
 pub mod cancellations;
 pub mod catalog;
 pub mod channels;
@@ -35,8 +39,10 @@ pub mod odoo_log;
 pub mod orders;
 pub mod pricing;
 pub mod quarantine;
+pub mod queue;
 pub mod reorder;
 pub mod returns;
+pub mod routing;
 pub mod stock;
 pub mod stock_view;
 pub mod transfers;

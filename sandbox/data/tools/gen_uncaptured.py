@@ -459,6 +459,44 @@ model("account.payment.term", "Payment Terms", {
     "company_id": F("many2one", "Company", "res.company"),
 })
 
+model("crm.tag", "CRM Tag", {
+    "name": F("char", "Tag Name", req=True),
+    "color": F("integer", "Color"),
+})
+model("mail.activity.type", "Activity Type", {
+    "name": F("char", "Name", req=True),
+    "summary": F("char", "Default Summary"),
+    "sequence": F("integer", "Sequence"),
+    "active": F("boolean", "Active"),
+    "delay_count": F("integer", "Schedule"),
+    "delay_unit": F("selection", "Delay units", req=True, sel=[["days","days"],["weeks","weeks"],["months","months"]]),
+    "category": F("selection", "Action", sel=[["default","None"],["upload_file","Upload Document"],["phonecall","Phonecall"],["meeting","Meeting"]]),
+    "res_model": F("selection", "Model", sel=[]),
+    "icon": F("char", "Icon"),
+    "decoration_type": F("selection", "Decoration Type", sel=[["warning","Alert"],["danger","Error"]]),
+    "default_user_id": F("many2one", "Default User", "res.users"),
+    "default_note": F("html", "Default Note"),
+})
+model("mail.activity", "Activity", {
+    "res_model_id": F("many2one", "Document Model", "ir.model", req=True),
+    "res_model": F("char", "Related Document Model", ro=True),
+    "res_id": F("many2one_reference", "Related Document ID", req=True),
+    "res_name": F("char", "Document Name", ro=True),
+    "activity_type_id": F("many2one", "Activity Type", "mail.activity.type"),
+    "activity_category": F("selection", "Action", ro=True, sel=[["default","None"],["upload_file","Upload Document"],["phonecall","Phonecall"],["meeting","Meeting"]]),
+    "icon": F("char", "Icon", ro=True),
+    "summary": F("char", "Summary"),
+    "note": F("html", "Note"),
+    "date_deadline": F("date", "Due Date", req=True),
+    "date_done": F("date", "Done Date", ro=True),
+    "automated": F("boolean", "Automated activity", ro=True),
+    "user_id": F("many2one", "Assigned to", "res.users"),
+    "request_partner_id": F("many2one", "Requesting Partner", "res.partner"),
+    "state": F("selection", "State", ro=True, sel=[["overdue","Overdue"],["today","Today"],["planned","Planned"],["done","Done"]]),
+    "active": F("boolean", "Active"),
+    "can_write": F("boolean", "Can Write", ro=True),
+})
+
 os.makedirs(OUT, exist_ok=True)
 index = {}
 for name, (desc, fields) in M.items():

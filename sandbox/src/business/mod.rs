@@ -5,11 +5,13 @@
 //! (`action_confirm`, `button_validate`, …) are routed by [`call`].
 
 pub mod account;
+pub mod activity;
 pub mod backorder;
 pub mod channel_sync;
 pub mod mail;
 pub mod purchase;
 pub mod reversal;
+pub mod routes;
 pub mod sale;
 pub mod sale_qty;
 pub mod scrap;
@@ -116,6 +118,7 @@ pub fn prepare_create(
             }
         }
         "product.supplierinfo" => purchase::prepare_supplierinfo(env, vals),
+        "mail.activity" => return activity::prepare(env, vals),
         "purchase.order" => purchase::prepare_order(env, vals),
         "purchase.order.line" => purchase::prepare_line(env, vals),
         "product.pricelist" => sale::prepare_pricelist(env, vals),
@@ -159,7 +162,10 @@ pub fn after_create(
     computed: &Map<String, Value>,
 ) -> OResult<()> {
     match model {
-        "stock.warehouse" => stock::after_create_warehouse(env, id)?,
+        "stock.warehouse" => {
+            stock::after_create_warehouse(env, id)?;
+            routes::after_create_warehouse(env, id)?;
+        }
         "stock.location" => stock::after_create_location(env, id)?,
         "stock.return.picking" => stock::after_create_return_wizard(env, id, vals)?,
         "sale.order" => sale::after_create_order(env, id)?,
@@ -342,6 +348,9 @@ pub fn call(
         ("stock.warehouse.orderpoint", "action_replenish") => purchase::action_replenish(env, ids),
         ("purchase.order", "button_confirm") => purchase::button_confirm(env, ids),
         ("res.currency", "round") => sale::currency_round(env, ids, kw),
+        ("mail.activity", "action_feedback" | "action_done") => {
+            activity::action_feedback(env, ids, kw)
+        }
         ("res.currency", "compute") => sale::currency_compute(env, ids, kw),
         ("sale.advance.payment.inv", "create_invoices") => account::create_invoices(env, ids),
         ("account.move", "action_post") => account::action_post(env, ids),
@@ -386,6 +395,8 @@ pub fn signature(model: &str, method: &str) -> Option<Signature> {
         }
         ("purchase.order", "button_confirm") => (false, &[], false),
         ("res.currency", "round") => (false, &[("amount", true)], false),
+        ("mail.activity", "action_feedback") => (false, &[("feedback", false)], true),
+        ("mail.activity", "action_done") => (false, &[], false),
         ("res.currency", "compute") => (
             false,
             &[

@@ -374,7 +374,7 @@ pub fn action_confirm(env: &mut Env, ids: &[i64]) -> OResult<Value> {
             o,
             &[("state", json!("sale")), ("date_order", json!(now))],
         )?;
-        create_delivery(env, o)?;
+        super::routes::create_deliveries(env, o)?;
         super::mail::notify(
             env,
             SO,
@@ -385,73 +385,6 @@ pub fn action_confirm(env: &mut Env, ids: &[i64]) -> OResult<Value> {
         )?;
     }
     Ok(json!(true))
-}
-
-/// The delivery picking and its moves, confirmed and reserved.
-fn create_delivery(env: &mut Env, order: i64) -> OResult<()> {
-    let lines = env.get_ids(SO, order, "order_line");
-    let goods: Vec<i64> = lines
-        .into_iter()
-        .filter(|&l| {
-            !env.get(SOL, l, "display_type").truthy()
-                && env.get_id(SOL, l, "product_id").is_some_and(|p| {
-                    env.get_str("product.product", p, "type").as_deref() == Some("consu")
-                })
-        })
-        .collect();
-    if goods.is_empty() {
-        return Ok(());
-    }
-    let wh = env.get_id(SO, order, "warehouse_id").unwrap_or(1);
-    let out_type = env
-        .get_id("stock.warehouse", wh, "out_type_id")
-        .unwrap_or(2);
-    let src = env
-        .get_id("stock.warehouse", wh, "lot_stock_id")
-        .unwrap_or(5);
-    let dst = env
-        .find_one("stock.location", json!([["usage", "=", "customer"]]))
-        .unwrap_or(2);
-    let name = env.get_str(SO, order, "name").unwrap_or_default();
-    let partner = env.get_id(SO, order, "partner_shipping_id").unwrap_or(0);
-    let now = now_str(env);
-    let policy = env
-        .get_str(SO, order, "picking_policy")
-        .unwrap_or_else(|| "direct".into());
-    let pk = env.create_rec(
-        "stock.picking",
-        json!({
-            "picking_type_id": out_type, "location_id": src, "location_dest_id": dst,
-            "partner_id": partner, "origin": name, "sale_id": order, "scheduled_date": now,
-            "date_deadline": now, "move_type": if policy == "one" { "one" } else { "direct" },
-            "state": "draft", "company_id": 1,
-        }),
-    )?;
-    let pname = env.get_str("stock.picking", pk, "name").unwrap_or_default();
-    for l in goods {
-        let product = env.get_id(SOL, l, "product_id").unwrap_or(0);
-        let qty = env.get_f64(SOL, l, "product_uom_qty");
-        let uom = env.get_id(SOL, l, "product_uom_id").unwrap_or(1);
-        let puom = env
-            .get_id("product.product", product, "uom_id")
-            .unwrap_or(1);
-        // Stock moves are kept in the product's unit (2 × Pack of 6 → 12 Units).
-        let pqty = uom_convert(env, qty, uom, puom);
-        env.create_rec(
-            "stock.move",
-            json!({
-                "product_id": product, "product_uom_qty": pqty, "product_uom": puom,
-                "location_id": src, "location_dest_id": dst, "picking_id": pk, "sale_line_id": l,
-                "origin": name, "reference": pname, "date": now, "date_deadline": now,
-                "partner_id": partner, "picking_type_id": out_type, "warehouse_id": wh,
-                "state": "confirmed", "procure_method": "make_to_stock", "company_id": 1,
-            }),
-        )?;
-    }
-    super::stock::recompute_picking_state(env, pk)?;
-    super::stock::picking_action_assign(env, &[pk])?;
-    update_delivery_status(env, order)?;
-    Ok(())
 }
 
 pub fn update_delivery_status(env: &mut Env, order: i64) -> OResult<()> {
@@ -714,6 +647,7 @@ pub fn compute(env: &Env, model: &str, field: &str, ids: &[i64]) -> Vec<Val> {
             )
         }),
         (SO, "tax_totals") => each(&|o| Val::Json(Box::new(tax_totals(env, o)))),
+        (SO, f) if f.starts_with("activity_") => super::activity::compute(env, SO, f, ids),
         (SOL, "qty_delivered") => each(&|l| Val::Float(qty_delivered(env, l))),
         (SOL, "qty_invoiced") => each(&|l| Val::Float(qty_invoiced(env, l))),
         (SOL, "qty_to_invoice") => each(&|l| Val::Float(qty_to_invoice(env, l))),

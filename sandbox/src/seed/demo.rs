@@ -22,6 +22,8 @@ pub fn seed(db: &mut Db, stamp: i64, admin_key: &str, key_expires_us: Option<i64
     products(&mut s);
     accounting(&mut s);
     misc(&mut s);
+    crate::business::activity::seed(&mut s);
+    crate::business::routes::seed(&mut s);
     drop(s);
     db.credentials = vec![
         Credential {

@@ -79,7 +79,12 @@ impl<'a> Seeder<'a> {
             .fid(field)
             .unwrap_or_else(|| panic!("seed: {model} has no field {field}"));
         let def = &m.schema.fields[f as usize];
-        let val = convert::to_val(model, def, &v, None).unwrap_or_else(|e| panic!("seed: {e}"));
+        let val = match def.ftype {
+            FieldType::One2many | FieldType::Many2many => {
+                Some(Val::Ids(convert::ids_of(&v).unwrap_or_default().into()))
+            }
+            _ => convert::to_val(model, def, &v, None).unwrap_or_else(|e| panic!("seed: {e}")),
+        };
         if let Some(mut rec) = self.db.table(m.id).get(id).cloned() {
             let val = match (val, m.defaults[f as usize].clone()) {
                 (None, Some(_)) => Some(Val::False),
