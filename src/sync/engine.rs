@@ -32,7 +32,6 @@ use super::odoo_log::{OdooLog, RunSummary};
 use super::orders::{self, CountryCache, ImportReport, Importer, PullReport, SetupCache};
 use super::quarantine::{self, DecisionReport};
 use super::stock::{PushReport, RecomputeReport, StockJob};
-use crate::allocation::Policy;
 use crate::config::{Config, OrdersConfig, Schedule};
 use crate::odoo::{OdooClient, OdooError};
 use crate::store::Store;

@@ -434,6 +434,7 @@ mod tests {
                     },
                     taxes,
                     line_total: money(line_total),
+                    quantity_cancelled: Decimal::ZERO,
                 }
             })
             .collect();
