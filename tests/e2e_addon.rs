@@ -335,8 +335,12 @@ async fn a_concurrent_duplicate_hits_the_sql_unique_and_resolves_to_the_existing
         .await
         .unwrap();
     let r = cycle.await.unwrap();
-    assert_eq!(r.imported["shop"].imported, 0, "{:?}", r.imported);
-    assert_eq!(r.imported["shop"].already, 1, "{:?}", r.imported);
+    // The daemon's create was refused; it found the existing order and took it as the
+    // binding (a draft found by its binding is finished like one of its own interrupted
+    // imports), with no failure and no second order.
+    let rep = &r.imported["shop"];
+    assert_eq!((rep.failed, rep.quarantined), (0, 0), "{:?}", r.imported);
+    assert!(rep.errors.is_empty(), "{:?}", r.imported);
     let same = rows(
         &w,
         "sale.order",
@@ -503,6 +507,21 @@ async fn bindings_become_listings_and_prices_with_state_written_back() {
             .is_some_and(|e| e.contains("255")),
         "{b:?}"
     );
+    // The quantity the channel acknowledged for the binding's SKU is shown on the binding.
+    let shown = w.emb.market.quantity("SHOP-MUG-1").expect("stock pushed");
+    let b = rows(
+        &w,
+        "channel.product.binding",
+        Domain::leaf("id", "=", binding),
+        &["last_pushed_qty", "last_pushed_at"],
+    )
+    .await;
+    assert_eq!(
+        b[0]["last_pushed_qty"].as_f64(),
+        Some(shown as f64),
+        "{b:?}"
+    );
+    assert_ne!(b[0]["last_pushed_at"], json!(false), "{b:?}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -277,6 +277,18 @@ impl Engine {
             .push(ch, &self.store, &self.events)
             .await
             .map_err(|e| e.to_string());
+        if let Ok(p) = &r
+            && !p.acknowledged.is_empty()
+        {
+            // The quantity each binding last showed on the channel (addon only; a no-op else).
+            let at = Timestamp::now();
+            let rows: Vec<(String, i64, Timestamp)> = p
+                .acknowledged
+                .iter()
+                .map(|(sku, qty)| (sku.clone(), *qty, at))
+                .collect();
+            self.log.record_pushes(&ch.config.id, &rows).await;
+        }
         let summary = match &r {
             Ok(p) => RunSummary {
                 channel: ch.config.id.clone(),

@@ -21,7 +21,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
-use channels_core::{PendingHandle, PushOutcome, StockUpdate};
+use channels_core::{ChannelValue, PendingHandle, PushOutcome, StockUpdate};
 use jiff::{SignedDuration, Timestamp};
 use rust_decimal::Decimal;
 use rust_decimal::prelude::ToPrimitive;
@@ -102,6 +102,8 @@ pub struct PushReport {
     pub pending: usize,
     pub calls: usize,
     pub errors: Vec<String>,
+    /// (SKU, quantity) the channel acknowledged in this round, for the bindings in Odoo.
+    pub acknowledged: Vec<(String, i64)>,
 }
 
 /// Largest batch handed to a connector at once (it may split further, e.g. into a feed).
@@ -1062,9 +1064,12 @@ async fn settle(
         };
         answered.insert(row);
         match outcome {
-            PushOutcome::Applied { .. } => {
+            PushOutcome::Applied { channel_value, .. } => {
                 sent.push(row);
                 report.applied += 1;
+                if let ChannelValue::Quantity { quantity } = channel_value {
+                    report.acknowledged.push((key.0.clone(), *quantity));
+                }
             }
             PushOutcome::Rejected {
                 reason, retryable, ..
