@@ -173,7 +173,14 @@ async fn stock_reaches_every_channel_and_a_sale_on_one_lowers_the_others() {
         .create_order(order("SKU-000001", 4))
         .unwrap();
     let r = w.engine.cycle().await;
-    assert_eq!(r.imported["shop"].failed, 1, "{:?}", r.imported);
+    // The importer stops the channel's round on an unavailable Odoo (the order stays staged)
+    // or counts the order as failed: either way it is not in Odoo yet.
+    let not_imported = r.imported.get("shop").map_or(0, |i| i.failed)
+        + r.errors
+            .iter()
+            .filter(|e| e.starts_with("shop: orders"))
+            .count();
+    assert_eq!(not_imported, 1, "{:?} {:?}", r.imported, r.errors);
     assert_eq!(w.qty("market3", "SKU-000001"), Some(89));
     assert_eq!(w.qty("market2", "SKU-000001"), Some(89 - 5));
     assert_eq!(w.qty("shop", "SKU-000001"), Some(89 - 9));
@@ -216,10 +223,11 @@ async fn an_unchanged_cycle_writes_nothing_and_reads_little() {
         "unchanged cycle wrote to Odoo"
     );
     // Changed quants, changed moves, draft channel orders: three reads, whatever the size
-    // of the catalogue (the order job's own reads aside).
+    // of the catalogue (the order job's and the outbound round's own reads aside: two and
+    // one per channel).
     assert_eq!(rc.odoo_calls, 3, "{rc:?}");
     assert!(
-        w.odoo.call_count() - calls <= 3 + 2 * 2,
+        w.odoo.call_count() - calls <= 3 + 2 * (2 + 1),
         "{}",
         w.odoo.call_count() - calls
     );
