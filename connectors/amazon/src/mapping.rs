@@ -16,8 +16,8 @@
 //! text, never through `f64` arithmetic), listings prices `{currencyCode, amount}`.
 
 use std::collections::BTreeMap;
-use std::str::FromStr;
 
+use channels_core::json::{JsonReader, truncate};
 use channels_core::{
     Address, Buyer, ChannelId, Currency, Discount, FeeKind, FulfilledBy, MappingError, Money,
     Order, OrderLine, OrderStatus, Pulled, ServiceLevel, Settlement, SettlementLine,
@@ -31,80 +31,24 @@ use serde_json::{Value, json};
 
 type R<T> = Result<T, MappingError>;
 
-/// Reads fields of one record, naming the record and the field path in every error.
-pub(crate) struct Reader<'a> {
-    pub record: &'a str,
+/// The shared field reader (`channels_core::json`), plus what only this marketplace's payloads
+/// need.
+pub(crate) struct Reader<'a>(JsonReader<'a>);
+
+impl<'a> Reader<'a> {
+    pub(crate) fn new(record: &'a str) -> Self {
+        Reader(JsonReader::new(record, "ISO 8601"))
+    }
+}
+
+impl<'a> std::ops::Deref for Reader<'a> {
+    type Target = JsonReader<'a>;
+    fn deref(&self) -> &JsonReader<'a> {
+        &self.0
+    }
 }
 
 impl Reader<'_> {
-    pub fn err(&self, field: &str, message: impl Into<String>) -> MappingError {
-        MappingError::new(self.record, field, message)
-    }
-
-    fn present<'v>(&self, v: &'v Value, key: &str) -> Option<&'v Value> {
-        v.get(key).filter(|x| !x.is_null())
-    }
-
-    fn req<'v>(&self, v: &'v Value, key: &str, path: &str) -> R<&'v Value> {
-        self.present(v, key)
-            .ok_or_else(|| self.err(path, "missing"))
-    }
-
-    fn as_text(&self, v: &Value, path: &str) -> R<String> {
-        match v {
-            Value::String(s) => Ok(s.clone()),
-            Value::Number(n) => Ok(n.to_string()),
-            Value::Bool(b) => Ok(b.to_string()),
-            _ => Err(self.err(path, "expected a string")),
-        }
-    }
-
-    fn req_str(&self, v: &Value, key: &str, path: &str) -> R<String> {
-        let s = self.as_text(self.req(v, key, path)?, path)?;
-        if s.trim().is_empty() {
-            return Err(self.err(path, "empty"));
-        }
-        Ok(s)
-    }
-
-    fn opt_str(&self, v: &Value, key: &str, path: &str) -> R<Option<String>> {
-        match self.present(v, key) {
-            None => Ok(None),
-            Some(x) => Ok(Some(self.as_text(x, path)?).filter(|s| !s.trim().is_empty())),
-        }
-    }
-
-    fn decimal(&self, v: &Value, path: &str) -> R<Decimal> {
-        let text = match v {
-            Value::String(s) => s.trim().to_string(),
-            Value::Number(n) => n.to_string(),
-            _ => return Err(self.err(path, "expected a decimal number")),
-        };
-        Decimal::from_str(&text)
-            .or_else(|_| Decimal::from_scientific(&text))
-            .map_err(|_| self.err(path, format!("not a decimal number: {:?}", truncate(&text))))
-    }
-
-    fn ts(&self, v: &Value, path: &str) -> R<Timestamp> {
-        let s = v
-            .as_str()
-            .ok_or_else(|| self.err(path, "expected an ISO 8601 timestamp"))?;
-        Timestamp::from_str(s.trim()).map_err(|_| {
-            self.err(
-                path,
-                format!("not an ISO 8601 timestamp: {:?}", truncate(s)),
-            )
-        })
-    }
-
-    fn req_ts(&self, v: &Value, key: &str, path: &str) -> R<Timestamp> {
-        self.ts(self.req(v, key, path)?, path)
-    }
-
-    fn opt_ts(&self, v: &Value, key: &str, path: &str) -> R<Option<Timestamp>> {
-        self.present(v, key).map(|x| self.ts(x, path)).transpose()
-    }
-
     fn opt_bool(&self, v: &Value, key: &str, path: &str) -> R<Option<bool>> {
         match self.present(v, key) {
             None => Ok(None),
@@ -129,14 +73,6 @@ impl Reader<'_> {
             None => Ok(&[]),
             Some(Value::Array(a)) => Ok(a),
             Some(_) => Err(self.err(path, "expected an array")),
-        }
-    }
-
-    fn opt_object<'v>(&self, v: &'v Value, key: &str, path: &str) -> R<Option<&'v Value>> {
-        match self.present(v, key) {
-            None => Ok(None),
-            Some(o @ Value::Object(_)) => Ok(Some(o)),
-            Some(_) => Err(self.err(path, "expected an object")),
         }
     }
 
@@ -176,10 +112,6 @@ impl Reader<'_> {
             self.currency_code(&code, &format!("{path}.CurrencyCode"))?,
         )))
     }
-}
-
-fn truncate(s: &str) -> String {
-    s.chars().take(40).collect()
 }
 
 /// The currency of each marketplace, for orders that state no amount yet (Pending).
@@ -301,7 +233,7 @@ pub fn map_order(
         );
     };
     let record = format!("order {id}");
-    let r = Reader { record: &record };
+    let r = Reader::new(&record);
     match map_order_inner(&r, channel, marketplace_id, &id, order, items) {
         Ok(mut o) => {
             o.raw = raw;
@@ -923,7 +855,7 @@ pub fn map_inventory_summary(v: &Value) -> Result<FbaInventory, MappingError> {
             MappingError::new("inventory summary (no sellerSku)", "sellerSku", "missing")
         })?;
     let record = format!("inventory summary {sku}");
-    let r = Reader { record: &record };
+    let r = Reader::new(&record);
     let d = r.opt_object(v, "inventoryDetails", "inventoryDetails")?;
     let n = |obj: Option<&Value>, k: &str, path: &str| -> R<i64> {
         match obj {
@@ -1064,7 +996,7 @@ pub fn map_settlement(group: &Value, event_pages: &[Value]) -> Pulled<Settlement
         );
     };
     let record = format!("settlement {id}");
-    let r = Reader { record: &record };
+    let r = Reader::new(&record);
     match map_settlement_inner(&r, &id, group, event_pages) {
         Ok(mut s) => {
             s.raw = raw;

@@ -17,6 +17,7 @@ pub mod auth;
 pub mod channel;
 pub mod error;
 pub mod id;
+pub mod json;
 pub mod money;
 pub mod ratelimit;
 pub mod registry;

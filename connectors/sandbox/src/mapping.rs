@@ -10,8 +10,7 @@
 //!   unknown status or service level (kept in `raw_status` / `raw_service_level`), totals
 //!   that do not add up.
 
-use std::str::FromStr;
-
+use channels_core::json::{JsonReader, truncate};
 use channels_core::{
     Address, Buyer, ChannelId, Currency, Discount, Fee, FeeKind, FulfilledBy, MappingError, Money,
     Order, OrderLine, OrderStatus, Pulled, Return, ReturnLine, ReturnStatus, ServiceLevel,
@@ -21,93 +20,26 @@ use jiff::Timestamp;
 use rust_decimal::Decimal;
 use serde_json::Value;
 
-/// Reads fields of one record, naming the record and the field path in every error.
-struct Reader<'a> {
-    record: &'a str,
+/// The shared field reader (`channels_core::json`), plus what only this marketplace's payloads
+/// need.
+struct Reader<'a>(JsonReader<'a>);
+
+impl<'a> Reader<'a> {
+    fn new(record: &'a str) -> Self {
+        Reader(JsonReader::new(record, "RFC 3339"))
+    }
+}
+
+impl<'a> std::ops::Deref for Reader<'a> {
+    type Target = JsonReader<'a>;
+    fn deref(&self) -> &JsonReader<'a> {
+        &self.0
+    }
 }
 
 type R<T> = Result<T, MappingError>;
 
 impl Reader<'_> {
-    fn err(&self, field: &str, message: impl Into<String>) -> MappingError {
-        MappingError::new(self.record, field, message)
-    }
-
-    fn present<'v>(&self, v: &'v Value, key: &str) -> Option<&'v Value> {
-        v.get(key).filter(|x| !x.is_null())
-    }
-
-    fn req<'v>(&self, v: &'v Value, key: &str, path: &str) -> R<&'v Value> {
-        self.present(v, key)
-            .ok_or_else(|| self.err(path, "missing"))
-    }
-
-    /// Strings; numbers and booleans are accepted as their text (ids are often numbers).
-    fn as_text(&self, v: &Value, path: &str) -> R<String> {
-        match v {
-            Value::String(s) => Ok(s.clone()),
-            Value::Number(n) => Ok(n.to_string()),
-            Value::Bool(b) => Ok(b.to_string()),
-            _ => Err(self.err(path, "expected a string")),
-        }
-    }
-
-    fn req_str(&self, v: &Value, key: &str, path: &str) -> R<String> {
-        let s = self.as_text(self.req(v, key, path)?, path)?;
-        if s.trim().is_empty() {
-            return Err(self.err(path, "empty"));
-        }
-        Ok(s)
-    }
-
-    fn opt_str(&self, v: &Value, key: &str, path: &str) -> R<Option<String>> {
-        match self.present(v, key) {
-            None => Ok(None),
-            Some(x) => Ok(Some(self.as_text(x, path)?).filter(|s| !s.trim().is_empty())),
-        }
-    }
-
-    fn decimal(&self, v: &Value, path: &str) -> R<Decimal> {
-        let text = match v {
-            Value::String(s) => s.trim().to_string(),
-            Value::Number(n) => n.to_string(),
-            _ => return Err(self.err(path, "expected a decimal number")),
-        };
-        Decimal::from_str(&text)
-            .or_else(|_| Decimal::from_scientific(&text))
-            .map_err(|_| self.err(path, format!("not a decimal number: {:?}", truncate(&text))))
-    }
-
-    fn req_decimal(&self, v: &Value, key: &str, path: &str) -> R<Decimal> {
-        self.decimal(self.req(v, key, path)?, path)
-    }
-
-    fn opt_decimal(&self, v: &Value, key: &str, path: &str) -> R<Option<Decimal>> {
-        self.present(v, key)
-            .map(|x| self.decimal(x, path))
-            .transpose()
-    }
-
-    fn ts(&self, v: &Value, path: &str) -> R<Timestamp> {
-        let s = v
-            .as_str()
-            .ok_or_else(|| self.err(path, "expected an RFC 3339 timestamp"))?;
-        Timestamp::from_str(s.trim()).map_err(|_| {
-            self.err(
-                path,
-                format!("not an RFC 3339 timestamp: {:?}", truncate(s)),
-            )
-        })
-    }
-
-    fn req_ts(&self, v: &Value, key: &str, path: &str) -> R<Timestamp> {
-        self.ts(self.req(v, key, path)?, path)
-    }
-
-    fn opt_ts(&self, v: &Value, key: &str, path: &str) -> R<Option<Timestamp>> {
-        self.present(v, key).map(|x| self.ts(x, path)).transpose()
-    }
-
     fn opt_bool(&self, v: &Value, key: &str, path: &str) -> R<Option<bool>> {
         match self.present(v, key) {
             None => Ok(None),
@@ -130,14 +62,6 @@ impl Reader<'_> {
         }
     }
 
-    fn opt_object<'v>(&self, v: &'v Value, key: &str, path: &str) -> R<Option<&'v Value>> {
-        match self.present(v, key) {
-            None => Ok(None),
-            Some(o @ Value::Object(_)) => Ok(Some(o)),
-            Some(_) => Err(self.err(path, "expected an object")),
-        }
-    }
-
     /// A quantity of goods: present, a number, not negative.
     fn quantity(&self, v: &Value, key: &str, path: &str) -> R<Decimal> {
         let q = self.req_decimal(v, key, path)?;
@@ -146,10 +70,6 @@ impl Reader<'_> {
         }
         Ok(q)
     }
-}
-
-fn truncate(s: &str) -> String {
-    s.chars().take(40).collect()
 }
 
 /// The record's id, if it has a usable one.
@@ -175,7 +95,7 @@ fn pulled<T>(kind: &str, raw: &Value, f: impl FnOnce(&Reader<'_>, &str) -> R<T>)
         };
     };
     let record = format!("{kind} {id}");
-    match f(&Reader { record: &record }, &id) {
+    match f(&Reader::new(&record), &id) {
         Ok(t) => Pulled::Ok(t),
         Err(error) => Pulled::Malformed {
             external_id: Some(id),

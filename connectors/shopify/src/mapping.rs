@@ -16,8 +16,7 @@
 //! timestamps, negative quantities, currencies not shaped `[A-Z]{3}`, missing required fields
 //! are errors; a missing address, a line without SKU, an unknown status are data for the audit.
 
-use std::str::FromStr;
-
+use channels_core::json::{JsonReader, truncate};
 use channels_core::{
     Address, Buyer, ChannelId, Currency, Discount, FeeKind, FulfilledBy, MappingError, Money,
     Order, OrderLine, OrderStatus, Pulled, Return, ReturnLine, ReturnStatus, ServiceLevel,
@@ -49,86 +48,26 @@ pub fn to_gid(kind: &str, id: &str) -> String {
     }
 }
 
-/// Reads fields of one record, naming the record and the field path in every error.
-struct Reader<'a> {
-    record: &'a str,
+/// The shared field reader (`channels_core::json`), plus what only this marketplace's payloads
+/// need.
+struct Reader<'a>(JsonReader<'a>);
+
+impl<'a> Reader<'a> {
+    fn new(record: &'a str) -> Self {
+        Reader(JsonReader::new(record, "RFC 3339"))
+    }
+}
+
+impl<'a> std::ops::Deref for Reader<'a> {
+    type Target = JsonReader<'a>;
+    fn deref(&self) -> &JsonReader<'a> {
+        &self.0
+    }
 }
 
 type R<T> = Result<T, MappingError>;
 
-fn truncate(s: &str) -> String {
-    s.chars().take(40).collect()
-}
-
 impl Reader<'_> {
-    fn err(&self, field: &str, message: impl Into<String>) -> MappingError {
-        MappingError::new(self.record, field, message)
-    }
-
-    fn present<'v>(&self, v: &'v Value, key: &str) -> Option<&'v Value> {
-        v.get(key).filter(|x| !x.is_null())
-    }
-
-    fn req<'v>(&self, v: &'v Value, key: &str, path: &str) -> R<&'v Value> {
-        self.present(v, key)
-            .ok_or_else(|| self.err(path, "missing"))
-    }
-
-    fn as_text(&self, v: &Value, path: &str) -> R<String> {
-        match v {
-            Value::String(s) => Ok(s.clone()),
-            Value::Number(n) => Ok(n.to_string()),
-            Value::Bool(b) => Ok(b.to_string()),
-            _ => Err(self.err(path, "expected a string")),
-        }
-    }
-
-    fn req_str(&self, v: &Value, key: &str, path: &str) -> R<String> {
-        let s = self.as_text(self.req(v, key, path)?, path)?;
-        if s.trim().is_empty() {
-            return Err(self.err(path, "empty"));
-        }
-        Ok(s)
-    }
-
-    fn opt_str(&self, v: &Value, key: &str, path: &str) -> R<Option<String>> {
-        match self.present(v, key) {
-            None => Ok(None),
-            Some(x) => Ok(Some(self.as_text(x, path)?).filter(|s| !s.trim().is_empty())),
-        }
-    }
-
-    fn decimal(&self, v: &Value, path: &str) -> R<Decimal> {
-        let text = match v {
-            Value::String(s) => s.trim().to_string(),
-            Value::Number(n) => n.to_string(),
-            _ => return Err(self.err(path, "expected a decimal number")),
-        };
-        Decimal::from_str(&text)
-            .or_else(|_| Decimal::from_scientific(&text))
-            .map_err(|_| self.err(path, format!("not a decimal number: {:?}", truncate(&text))))
-    }
-
-    fn ts(&self, v: &Value, path: &str) -> R<Timestamp> {
-        let s = v
-            .as_str()
-            .ok_or_else(|| self.err(path, "expected an RFC 3339 timestamp"))?;
-        Timestamp::from_str(s.trim()).map_err(|_| {
-            self.err(
-                path,
-                format!("not an RFC 3339 timestamp: {:?}", truncate(s)),
-            )
-        })
-    }
-
-    fn req_ts(&self, v: &Value, key: &str, path: &str) -> R<Timestamp> {
-        self.ts(self.req(v, key, path)?, path)
-    }
-
-    fn opt_ts(&self, v: &Value, key: &str, path: &str) -> R<Option<Timestamp>> {
-        self.present(v, key).map(|x| self.ts(x, path)).transpose()
-    }
-
     fn currency_of(&self, s: &str, path: &str) -> R<Currency> {
         Currency::new(s)
             .map_err(|_| self.err(path, format!("not a currency code: {:?}", truncate(s))))
@@ -149,14 +88,6 @@ impl Reader<'_> {
             Some(Value::Array(a)) => Ok(a),
             Some(o @ Value::Object(_)) => self.array(o, "nodes", &format!("{path}.nodes")),
             Some(_) => Err(self.err(path, "expected a connection")),
-        }
-    }
-
-    fn object<'v>(&self, v: &'v Value, key: &str, path: &str) -> R<Option<&'v Value>> {
-        match self.present(v, key) {
-            None => Ok(None),
-            Some(o @ Value::Object(_)) => Ok(Some(o)),
-            Some(_) => Err(self.err(path, "expected an object")),
         }
     }
 
@@ -274,7 +205,7 @@ fn pulled<T>(
         };
     };
     let record = format!("{kind} {id}");
-    match f(&Reader { record: &record }, &id) {
+    match f(&Reader::new(&record), &id) {
         Ok(t) => Pulled::Ok(t),
         Err(error) => Pulled::Malformed {
             external_id: Some(id),
@@ -374,7 +305,7 @@ pub fn map_order(channel: &ChannelId, raw: &Value) -> Pulled<Order> {
             fulfillment,
             if cancelled { "/CANCELLED" } else { "" }
         );
-        let buyer = match r.object(raw, "customer", "customer")? {
+        let buyer = match r.opt_object(raw, "customer", "customer")? {
             None => Buyer {
                 email: r.opt_str(raw, "email", "email")?,
                 phone: r.opt_str(raw, "phone", "phone")?,
@@ -404,11 +335,11 @@ pub fn map_order(channel: &ChannelId, raw: &Value) -> Pulled<Order> {
             },
         };
         let shipping_address = r
-            .object(raw, "shippingAddress", "shippingAddress")?
+            .opt_object(raw, "shippingAddress", "shippingAddress")?
             .map(|a| address(r, a, "shippingAddress"))
             .transpose()?;
         let billing_address = r
-            .object(raw, "billingAddress", "billingAddress")?
+            .opt_object(raw, "billingAddress", "billingAddress")?
             .map(|a| address(r, a, "billingAddress"))
             .transpose()?;
         let mut lines = Vec::new();
@@ -438,7 +369,7 @@ pub fn map_order(channel: &ChannelId, raw: &Value) -> Pulled<Order> {
                     &format!("{dp}.allocatedAmountSet"),
                     currency,
                 )?;
-                let app = r.object(
+                let app = r.opt_object(
                     d,
                     "discountApplication",
                     &format!("{dp}.discountApplication"),
