@@ -351,6 +351,68 @@ async fn a_draft_quotation_held_for_a_channel_order_counts_as_pending() {
     assert_eq!(w.qty("market3", "SKU-000001"), Some(100));
 }
 
+/// A sale Odoo confirmed in a warehouse without enough stock (a backorder) is taken from the
+/// pool: reservations cover what the warehouse has, the rest is outgoing demand nothing covers.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_backorder_odoo_cannot_reserve_is_taken_from_the_pool() {
+    let w = world(5, 3, "", |t| t).await;
+    w.set(1, 0, 3.0);
+    w.set(1, 1, 10.0);
+    w.cycle().await;
+    assert_eq!(w.qty("market3", "SKU-000001"), Some(13));
+    let partner = h(&w)
+        .create("res.partner", json!({"name": "Walk-in buyer"}))
+        .unwrap();
+    // Routed to WH (the default warehouse), which holds 3 of the 5 units.
+    let so = h(&w)
+        .create(
+            "sale.order",
+            json!({"partner_id": partner, "order_line":
+                [[0, 0, {"product_id": w.product(1), "product_uom_qty": 5.0}]]}),
+        )
+        .unwrap();
+    h(&w)
+        .call("sale.order", "action_confirm", json!([[so]]), json!({}))
+        .unwrap();
+    let moves = h(&w)
+        .search_read(
+            "stock.move",
+            json!([["sale_line_id.order_id", "=", so]]),
+            &["state"],
+        )
+        .unwrap();
+    assert_eq!(moves[0]["state"], json!("partially_available"), "{moves:?}");
+    w.cycle().await;
+    assert_eq!(w.qty("market3", "SKU-000001"), Some(8));
+    let args = AllocateArgs {
+        dry_run: true,
+        skus: vec!["SKU-000001".into()],
+        channels: vec!["market3".into()],
+        format: Format::Json,
+    };
+    let text = dry_run(&w.config, &args)
+        .await
+        .map_err(|e| e.error)
+        .unwrap();
+    let rows: Vec<Value> = serde_json::from_str(&text).unwrap();
+    assert_eq!(rows.len(), 1, "{text}");
+    assert_eq!(
+        (
+            &rows[0]["reserved"],
+            &rows[0]["outgoing"],
+            &rows[0]["pending"]
+        ),
+        (&json!(3), &json!(5), &json!(2)),
+        "{text}"
+    );
+    // Cancelled: the demand is gone and the pool is whole again.
+    h(&w)
+        .call("sale.order", "action_cancel", json!([[so]]), json!({}))
+        .unwrap();
+    w.cycle().await;
+    assert_eq!(w.qty("market3", "SKU-000001"), Some(13));
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn reorder_fires_once_per_crossing() {
     let w = world(5, 1, "[inventory]\nreorder_enabled = true\n", |t| t).await;
@@ -599,13 +661,14 @@ qty = 7
             .map(str::to_owned)
             .collect()
     };
-    // SKU  CHANNEL  ON HAND  RESERVED  INCOMING  SAFETY  PENDING  AVAILABLE  BUFFER  OFFERED  LAST PUSHED  WHY
+    // SKU  CHANNEL  ON HAND  RESERVED  OUTGOING  INCOMING  SAFETY  PENDING  AVAILABLE  BUFFER  OFFERED  LAST PUSHED  WHY
     assert_eq!(
         row("SKU-000001", "shop"),
         vec![
             "SKU-000001",
             "shop",
             "100",
+            "0",
             "0",
             "0",
             "3",
@@ -618,9 +681,9 @@ qty = 7
         ],
         "{text}"
     );
-    assert_eq!(row("SKU-000001", "market3")[9], "97");
+    assert_eq!(row("SKU-000001", "market3")[10], "97");
     assert_eq!(
-        row("SKU-000002", "market2")[9..],
+        row("SKU-000002", "market2")[10..],
         [
             "7".to_owned(),
             "7".into(),

@@ -137,6 +137,7 @@ pub fn table(rows: &[ExplainRow]) -> String {
         "CHANNEL",
         "ON HAND",
         "RESERVED",
+        "OUTGOING",
         "INCOMING",
         "SAFETY",
         "PENDING",
@@ -146,7 +147,7 @@ pub fn table(rows: &[ExplainRow]) -> String {
         "LAST PUSHED",
         "WHY",
     ];
-    let mut cells: Vec<[String; 12]> = vec![header.map(str::to_owned)];
+    let mut cells: Vec<[String; 13]> = vec![header.map(str::to_owned)];
     for r in rows {
         let sku = if r.channel_sku == r.sku {
             r.sku.clone()
@@ -158,6 +159,7 @@ pub fn table(rows: &[ExplainRow]) -> String {
             r.channel.clone(),
             r.on_hand.to_string(),
             r.reserved.to_string(),
+            r.outgoing.to_string(),
             r.incoming.to_string(),
             r.safety.to_string(),
             r.pending.to_string(),
@@ -170,7 +172,7 @@ pub fn table(rows: &[ExplainRow]) -> String {
             r.reason.describe().to_owned(),
         ]);
     }
-    let mut width = [0usize; 12];
+    let mut width = [0usize; 13];
     for row in &cells {
         for (w, c) in width.iter_mut().zip(row) {
             *w = (*w).max(c.chars().count());
@@ -182,16 +184,16 @@ pub fn table(rows: &[ExplainRow]) -> String {
         for (i, (c, w)) in row.iter().zip(width).enumerate() {
             let pad = w - c.chars().count();
             // Text left, numbers right.
-            if i < 2 || i == 11 {
+            if i < 2 || i == 12 {
                 line.push_str(c);
-                if i < 11 {
+                if i < 12 {
                     line.push_str(&" ".repeat(pad));
                 }
             } else {
                 line.push_str(&" ".repeat(pad));
                 line.push_str(c);
             }
-            if i < 11 {
+            if i < 12 {
                 line.push_str("  ");
             }
         }
@@ -211,6 +213,7 @@ fn json(rows: &[ExplainRow]) -> String {
                 "channel_sku": r.channel_sku,
                 "on_hand": r.on_hand,
                 "reserved": r.reserved,
+                "outgoing": r.outgoing,
                 "incoming": r.incoming,
                 "safety": r.safety,
                 "pending": r.pending,
@@ -243,6 +246,7 @@ mod tests {
             channel_sku: "SKU-1".into(),
             on_hand: 100,
             reserved: 0,
+            outgoing: 0,
             incoming: 0,
             safety: 0,
             pending: 0,

@@ -168,9 +168,14 @@ pub struct ExplainRow {
     /// Over the warehouses the channel sells from.
     pub on_hand: i64,
     pub reserved: i64,
+    /// Open moves leaving those warehouses, reserved or not; per warehouse the larger of
+    /// this and `reserved` is what is committed.
+    pub outgoing: i64,
     pub incoming: i64,
     /// Warehouse safety stock (those warehouses) plus the product's.
     pub safety: i64,
+    /// Orders Odoo has not reserved: those only the daemon knows (staged, held, draft) plus
+    /// Odoo's outgoing demand that no warehouse's stock or incoming covers (backorders).
     pub pending: i64,
     /// Available-to-sell for this channel (never below 0).
     pub available: i64,
@@ -348,7 +353,7 @@ impl StockJob {
         for (slot, c) in cells.iter().enumerate() {
             w.ws[slot] = WarehouseStock {
                 on_hand: c.on_hand,
-                reserved: c.reserved,
+                reserved: c.committed(),
                 safety: if self.rules.is_empty() {
                     0
                 } else {
@@ -371,7 +376,14 @@ impl StockJob {
                 .unwrap_or(0);
         }
         let product_safety = self.rules.product_safety(&product.sku);
-        let pending = st.pending.get(&product.id).copied().unwrap_or(0);
+        // Demand Odoo accepted but cannot serve from the warehouse it was routed to (a
+        // backorder): neither that warehouse's stock nor what arrives there covers it, so it
+        // is taken from the pool like an order Odoo has not seen.
+        let shortfall: i64 = cells
+            .iter()
+            .map(|c| (c.committed() - c.on_hand - c.incoming).max(0))
+            .sum();
+        let pending = st.pending.get(&product.id).copied().unwrap_or(0) + shortfall;
         let input = SkuInput {
             warehouses: &w.ws,
             product_safety,
@@ -664,7 +676,7 @@ impl StockJob {
                 );
                 for (w, c) in st.view.cells(p).iter().enumerate() {
                     let safety = self.rules.warehouse_safety(&product.sku, w);
-                    available[w] = (c.on_hand - c.reserved - safety).max(0);
+                    available[w] = (c.on_hand - c.committed() - safety).max(0);
                 }
                 propose(&available, &need, &policy, &mut proposals);
                 if proposals.is_empty() {
@@ -703,12 +715,12 @@ impl StockJob {
     }
 
     /// The reorder figure of a product: over the warehouses that feed channels, on hand less
-    /// reserved plus incoming, less pending orders.
+    /// what is committed (reserved, or outgoing when larger) plus incoming, less pending orders.
     fn reorder_position(&self, cells: &[Cell], pending: &HashMap<i64, i64>, product: i64) -> i64 {
         let mut total = 0i64;
         for (w, c) in cells.iter().enumerate() {
             if self.serving & (1 << w) != 0 {
-                total += c.on_hand - c.reserved + c.incoming;
+                total += c.on_hand - c.committed() + c.incoming;
             }
         }
         total - pending.get(&product).copied().unwrap_or(0)
@@ -853,12 +865,14 @@ impl StockJob {
                 let rule = &self.allocator.rules()[c];
                 let mut on_hand = 0;
                 let mut reserved = 0;
+                let mut outgoing = 0;
                 let mut incoming = 0;
                 let mut safety = summary.product_safety;
                 for (w, cell) in cells.iter().enumerate() {
                     if rule.warehouses & (1 << w) != 0 {
                         on_hand += cell.on_hand;
                         reserved += cell.reserved;
+                        outgoing += cell.outgoing;
                         incoming += cell.incoming;
                         safety += work.ws[w].safety;
                     }
@@ -876,6 +890,7 @@ impl StockJob {
                     channel_sku,
                     on_hand,
                     reserved,
+                    outgoing,
                     incoming,
                     safety,
                     pending: summary.pending,

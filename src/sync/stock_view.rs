@@ -47,13 +47,27 @@ pub struct Warehouse {
     pub int_type_id: Option<i64>,
 }
 
-/// Whole units of one product in one warehouse: on hand floored and reservations rounded up
-/// (a fractional unit is never listed), incoming floored.
+/// Whole units of one product in one warehouse: on hand floored, reservations and outgoing
+/// demand rounded up (a fractional unit is never listed), incoming floored.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Cell {
     pub on_hand: i64,
     pub reserved: i64,
     pub incoming: i64,
+    /// Open moves leaving the warehouse (to a customer, another warehouse, production),
+    /// reserved or not. A confirmed order Odoo could not reserve (a backorder, or a
+    /// `waiting` delivery behind a pick) is only visible here: quants know nothing of it.
+    pub outgoing: i64,
+}
+
+impl Cell {
+    /// Units promised out of this warehouse: its reservations, or its outgoing demand when
+    /// that is larger (part of it is not reserved yet). Reservations for moves inside the
+    /// warehouse (a pick towards the output bay) and the outgoing move they feed are the same
+    /// units, so the two are not added: the larger one holds both.
+    pub fn committed(&self) -> i64 {
+        self.reserved.max(self.outgoing)
+    }
 }
 
 /// Open move states: what is still to arrive.
@@ -74,7 +88,8 @@ pub struct ReadReport {
 #[derive(Debug)]
 pub struct StockView {
     warehouses: Vec<Warehouse>,
-    /// Internal location → warehouse slot (incoming moves name their destination location).
+    /// Internal location → warehouse slot (incoming moves name their destination location,
+    /// outgoing ones their source).
     location_slot: HashMap<i64, usize>,
     /// Product ids in table order.
     products: Vec<i64>,
@@ -209,7 +224,7 @@ impl StockView {
         self.reindex(products);
         self.cells.iter_mut().for_each(|c| *c = Cell::default());
         self.read_quants(odoo, products).await?;
-        self.read_incoming(odoo, None).await?;
+        self.read_moves(odoo, None).await?;
         // Nothing written yet: everything the next read finds is new.
         self.quant_cursor = Some(quant_mark.unwrap_or(Timestamp::UNIX_EPOCH));
         self.move_cursor = Some(move_mark.unwrap_or(Timestamp::UNIX_EPOCH));
@@ -282,7 +297,7 @@ impl StockView {
         Ok((changed, rows_seen))
     }
 
-    /// Read `products` again, whole (quants summed per warehouse, incoming moves).
+    /// Read `products` again, whole (quants summed per warehouse, incoming and outgoing moves).
     pub async fn reread(&mut self, odoo: &OdooClient, products: &[i64]) -> Result<(), OdooError> {
         if products.is_empty() {
             return Ok(());
@@ -294,7 +309,7 @@ impl StockView {
             }
         }
         self.read_quants(odoo, products).await?;
-        self.read_incoming(odoo, Some(products)).await
+        self.read_moves(odoo, Some(products)).await
     }
 
     async fn load_locations(&mut self, odoo: &OdooClient) -> Result<(), OdooError> {
@@ -336,23 +351,25 @@ impl StockView {
         Ok(())
     }
 
-    /// Open incoming moves (from outside the company's internal locations into a warehouse):
-    /// of `products`, or all of them (keyset pages).
-    async fn read_incoming(
+    /// Open moves crossing a warehouse's boundary, of `products` or all of them (keyset
+    /// pages), in one read: incoming (from outside the company's internal locations into a
+    /// warehouse) and outgoing (from a warehouse's internal location to anything that is not
+    /// internal: customers, transit, production, scrap).
+    async fn read_moves(
         &mut self,
         odoo: &OdooClient,
         products: Option<&[i64]>,
     ) -> Result<(), OdooError> {
-        let base = Domain::leaf("state", "in", OPEN_MOVE_STATES.to_vec())
-            .and(Domain::leaf("location_dest_id.usage", "=", "internal"))
-            .and(Domain::leaf(
-                "location_id.usage",
-                "not in",
-                vec!["internal", "transit"],
-            ));
-        let fields = ["product_id", "product_qty", "location_dest_id"];
+        let base = Domain::leaf("state", "in", OPEN_MOVE_STATES.to_vec()).and(boundary_domain());
+        let fields = [
+            "product_id",
+            "product_qty",
+            "location_id",
+            "location_dest_id",
+        ];
         let opts = SearchOpts::default().load_none();
-        let mut sums: HashMap<(usize, usize), Decimal> = HashMap::new();
+        let mut incoming: HashMap<(usize, usize), Decimal> = HashMap::new();
+        let mut outgoing: HashMap<(usize, usize), Decimal> = HashMap::new();
         let mut add = |rows: &[Value], view: &StockView| -> Result<(), OdooError> {
             for row in rows {
                 let rec = Record::new("stock.move", row)?;
@@ -360,17 +377,20 @@ impl StockView {
                 let Some(&p) = view.index.get(&product) else {
                     continue;
                 };
-                let Some(dest) = rec.m2o("location_dest_id")? else {
-                    continue;
+                let slot = |field: &str| -> Result<Option<usize>, OdooError> {
+                    Ok(rec
+                        .m2o(field)?
+                        .and_then(|l| view.location_slot.get(&l.id).copied()))
                 };
-                let Some(&w) = view.location_slot.get(&dest.id) else {
-                    tracing::debug!(
-                        location = dest.id,
-                        "incoming move to a location outside the warehouses read"
-                    );
-                    continue;
-                };
-                *sums.entry((p, w)).or_default() += rec.quantity("product_qty")?;
+                let (src, dest) = (slot("location_id")?, slot("location_dest_id")?);
+                let qty = rec.quantity("product_qty")?;
+                match (src, dest) {
+                    (None, Some(w)) => *incoming.entry((p, w)).or_default() += qty,
+                    (Some(w), None) => *outgoing.entry((p, w)).or_default() += qty,
+                    // Between two internal locations (the domain lets through transit ones),
+                    // or outside every warehouse read: not this table's business.
+                    _ => tracing::trace!(product, "move outside the warehouses read"),
+                }
             }
             Ok(())
         };
@@ -392,8 +412,11 @@ impl StockView {
             }
         }
         let nw = self.warehouses.len();
-        for ((p, w), qty) in sums {
+        for ((p, w), qty) in incoming {
             self.cells[p * nw + w].incoming = qty.floor().to_i64().unwrap_or(0);
+        }
+        for ((p, w), qty) in outgoing {
+            self.cells[p * nw + w].outgoing = qty.ceil().to_i64().unwrap_or(0);
         }
         Ok(())
     }
@@ -409,8 +432,33 @@ fn quant_domain() -> Domain {
     Domain::leaf("location_id.usage", "=", "internal")
 }
 
+/// Moves that may cross a warehouse's boundary: into or out of an internal location. The
+/// change read tracks all of them (a move between two internal locations changes nothing in
+/// the table, but filtering it out would cost a second domain leaf on every page).
 fn move_domain() -> Domain {
+    Domain::leaf("location_dest_id.usage", "=", "internal").or(Domain::leaf(
+        "location_id.usage",
+        "=",
+        "internal",
+    ))
+}
+
+/// Into an internal location from outside, or out of one to outside (transit counts as
+/// outside for the source: goods in transit have left the warehouse).
+fn boundary_domain() -> Domain {
     Domain::leaf("location_dest_id.usage", "=", "internal")
+        .and(Domain::leaf(
+            "location_id.usage",
+            "not in",
+            vec!["internal", "transit"],
+        ))
+        .or(
+            Domain::leaf("location_id.usage", "=", "internal").and(Domain::leaf(
+                "location_dest_id.usage",
+                "!=",
+                "internal",
+            )),
+        )
 }
 
 /// The latest `write_date` of `model` within `domain` (one call), or `None` when empty.
