@@ -63,6 +63,8 @@ async fn world() -> World {
                 available: 0,
             })
             .collect(),
+        // The Odoo sandbox's company currency, so orders are not held for a missing one.
+        currency: "USD".into(),
         ..Default::default()
     })
     .await
@@ -149,22 +151,49 @@ impl World {
             .unwrap()
     }
 
-    /// Units of `product` Odoo holds unreserved, over every warehouse. A warehouse reserved
-    /// beyond its stock counts as zero: its shortfall does not eat another's stock.
+    /// Units of `product` Odoo has neither reserved nor promised, over every warehouse: per
+    /// warehouse, on hand less what is committed (its reservations, or its open outgoing moves
+    /// when more: a confirmed order not reserved yet), never below zero; less what a
+    /// warehouse promised beyond its stock and incoming (a backorder must be served from
+    /// somewhere).
     async fn pool(&self, product: i64) -> i64 {
-        self.odoo
-            .stock_levels(Some(&[product]), &[])
-            .await
-            .unwrap()
-            .iter()
-            .map(|l| {
-                (l.on_hand - l.reserved)
-                    .max(Decimal::ZERO)
-                    .floor()
-                    .to_i64()
+        let whole = |d: Decimal| d.floor().to_i64().unwrap();
+        let mut total = 0;
+        let mut short = 0;
+        for l in self.odoo.stock_levels(Some(&[product]), &[]).await.unwrap() {
+            let moves = |from: &str, to: &str| {
+                Domain::leaf("product_id", "=", product)
+                    .and(Domain::leaf(
+                        "state",
+                        "in",
+                        vec!["waiting", "confirmed", "partially_available", "assigned"],
+                    ))
+                    .and(Domain::leaf(
+                        format!("{from}.warehouse_id"),
+                        "=",
+                        l.warehouse_id,
+                    ))
+                    .and(Domain::leaf(format!("{to}.usage"), "!=", "internal"))
+            };
+            let sum = |rows: Vec<serde_json::Value>| -> Decimal {
+                rows.iter()
+                    .filter_map(|m| m["product_qty"].as_f64())
+                    .map(|q| Decimal::try_from(q).unwrap())
+                    .sum()
+            };
+            let read = |d: Domain| async move {
+                self.odoo
+                    .search_read("stock.move", &d, &["product_qty"], &SearchOpts::default())
+                    .await
                     .unwrap()
-            })
-            .sum()
+            };
+            let outgoing = sum(read(moves("location_id", "location_dest_id")).await);
+            let incoming = sum(read(moves("location_dest_id", "location_id")).await);
+            let committed = l.reserved.ceil().max(outgoing.ceil());
+            total += whole((l.on_hand.floor() - committed).max(Decimal::ZERO));
+            short += whole((committed - l.on_hand.floor() - incoming.floor()).max(Decimal::ZERO));
+        }
+        total - short
     }
 
     /// Cycles until the Amazon push has nothing in flight (a feed is applied after a delay).
@@ -330,4 +359,107 @@ async fn shopify_webhooks_genuine_duplicate_and_forged() {
         Err(WebhookError::Unauthorized(_)) => {}
         other => panic!("a forged webhook was not refused: {other:?}"),
     }
+}
+
+/// A unit the merchant cancels on Shopify before it ships (a refund with `restockType:
+/// CANCEL`) comes off the Odoo order line, once; a refund of a shipped unit would not.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_shopify_partial_cancellation_lowers_the_odoo_line() {
+    let w = world().await;
+    let info = w.emb.odoo.catalog().unwrap();
+    w.emb
+        .odoo
+        .handle()
+        .set_stock(info.first_product_id, info.stock_location_ids[0], 40.0)
+        .unwrap();
+    // Sold at the Odoo price, so the audit has nothing to hold.
+    let price = w
+        .odoo
+        .search_read(
+            "product.product",
+            &Domain::leaf("id", "=", info.first_product_id),
+            &["lst_price"],
+            &SearchOpts::default(),
+        )
+        .await
+        .unwrap()[0]["lst_price"]
+        .to_string();
+    let mut line = ShopLine::sku(&sku(1), 3);
+    line.price = Some(price.parse().unwrap());
+    let shop_id = w
+        .shop
+        .create_order(ShopOrder {
+            lines: vec![line],
+            email: Some("shopper@example.com".into()),
+            shipping_address: Some(channel_shopify::sandbox::Address {
+                first_name: Some("Jo".into()),
+                last_name: Some("Martin".into()),
+                address1: Some("3 rue des Lilas".into()),
+                city: Some("Lyon".into()),
+                zip: Some("69001".into()),
+                country_code: Some("FR".into()),
+                phone: Some("+33 4 72 00 00 00".into()),
+                ..Default::default()
+            }),
+            ..Default::default()
+        })
+        .unwrap();
+    let r = w.engine.cycle().await;
+    assert!(r.errors.is_empty(), "{:?}", r.errors);
+    let so = w.orders_for("shopify", &shop_id.to_string()).await;
+    assert_eq!(so.len(), 1, "{so:?}");
+    let so_id = so[0]["id"].as_i64().unwrap();
+    let notes = w
+        .odoo
+        .search_read(
+            "mail.message",
+            &Domain::leaf("model", "=", "sale.order").and(Domain::leaf("res_id", "=", so_id)),
+            &["body"],
+            &SearchOpts::default(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        so[0]["state"],
+        serde_json::json!("sale"),
+        "{so:?} {notes:?}"
+    );
+    let line_qty = || async {
+        w.odoo
+            .search_read(
+                "sale.order.line",
+                &Domain::leaf("order_id", "=", so_id).and(Domain::leaf("display_type", "=", false)),
+                &["product_uom_qty"],
+                &SearchOpts::default(),
+            )
+            .await
+            .unwrap()
+            .iter()
+            .filter_map(|l| l["product_uom_qty"].as_f64())
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(line_qty().await, vec![3.0]);
+
+    let line_id = w.shop.order(shop_id).unwrap().lines[0].id;
+    let answer = w.shop.execute(
+        r#"mutation CancelOne($input: RefundInput!) {
+  refundCreate(input: $input) { refund { id } userErrors { field message } }
+}"#,
+        serde_json::json!({"input": {
+            "orderId": format!("gid://shopify/Order/{shop_id}"),
+            "refundLineItems": [{"lineItemId": format!("gid://shopify/LineItem/{line_id}"),
+                                 "quantity": 1, "restockType": "CANCEL"}]}}),
+    );
+    assert_eq!(
+        answer["data"]["refundCreate"]["userErrors"],
+        serde_json::json!([]),
+        "{answer}"
+    );
+    for _ in 0..2 {
+        let r = w.engine.cycle().await;
+        assert!(r.errors.is_empty(), "{:?}", r.errors);
+    }
+    assert_eq!(line_qty().await, vec![2.0], "one unit cancelled, once");
+    assert_eq!(w.orders_for("shopify", &shop_id.to_string()).await.len(), 1);
+    w.assert_within_rate_limits();
 }

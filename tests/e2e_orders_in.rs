@@ -778,3 +778,81 @@ async fn odoo_totals_match_the_marketplace_to_the_cent_with_a_rounding_line() {
     assert!(codes.iter().any(|c| c == "CHANNEL-SHIPPING"), "{codes:?}");
     assert!(codes.iter().any(|c| c == "CHANNEL-ROUNDING"), "{codes:?}");
 }
+
+/// Item 10 for orders that fail rather than hold: before an Odoo record exists the run's own
+/// record names the orders that wait (an `ir.logging` entry without the addon); on an existing
+/// order, a note in its chatter, posted once however many rounds retry it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failed_order_is_shown_in_odoo_on_its_record_or_in_the_run_log() {
+    use odoo_sandbox::Fault;
+    let w = world("").await;
+    let (product, locs) = ids(&w);
+    w.emb
+        .odoo
+        .handle()
+        .set_stock(product, locs[0], 50.0)
+        .unwrap();
+    let o = w
+        .emb
+        .market
+        .create_order(NewOrder {
+            lines: vec![line("SKU-000001", 1)],
+            ..Default::default()
+        })
+        .unwrap();
+    let ext = o["id"].as_str().unwrap().to_owned();
+
+    // Odoo unavailable for the create: no record, the run log says which order waits.
+    w.emb.odoo.faults().on(
+        Some("sale.order"),
+        Some("create"),
+        Some(1),
+        Fault::Http(503),
+    );
+    w.engine.cycle().await;
+    assert!(orders_of(&w, &ext).await.is_empty());
+    let logs = w
+        .odoo
+        .search_read(
+            "ir.logging",
+            &Domain::leaf("path", "=", "odoo-channels/shop")
+                .and(Domain::leaf("func", "=", "orders")),
+            &["level", "message"],
+            &SearchOpts::default(),
+        )
+        .await
+        .unwrap();
+    assert!(
+        logs.iter().any(|l| {
+            let m = l["message"].as_str().unwrap_or("");
+            l["level"] != "INFO" && m.contains(&ext)
+        }),
+        "no run record names order {ext}: {logs:?}"
+    );
+    w.engine.cycle().await;
+    let so = orders_of(&w, &ext).await;
+    assert_eq!(so.len(), 1);
+    let so = id(&so[0]);
+
+    // A newer payload of the imported order that Odoo refuses to apply, two rounds running.
+    w.emb.market.set_order_status(&ext, "unshipped").unwrap();
+    w.emb.odoo.faults().on(
+        Some("stock.picking"),
+        Some("search_count"),
+        Some(2),
+        Fault::AuthFailure,
+    );
+    w.engine.cycle().await;
+    w.engine.cycle().await;
+    let notes = notes_of(&w, so).await;
+    assert_eq!(
+        notes.matches("could not apply").count(),
+        1,
+        "one note for a failure retried twice: {notes}"
+    );
+    assert!(notes.contains(&ext), "{notes}");
+    // Odoo accepts it again: applied, nothing more said, still one order.
+    w.engine.cycle().await;
+    assert_eq!(notes_of(&w, so).await.matches("could not apply").count(), 1);
+    assert_eq!(orders_of(&w, &ext).await.len(), 1);
+}

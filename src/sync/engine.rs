@@ -212,7 +212,23 @@ impl Engine {
                 summary.errors.extend(i.errors.iter().cloned());
             }
             Err(e) => {
-                summary.errors.push(format!("import: {e}"));
+                // No Odoo record exists for these orders yet: the run record is where a person
+                // sees which ones wait (each is retried next round, nothing is lost).
+                let waiting = match self.store.inbox_new(&id, "order", 21).await {
+                    Ok(items) if !items.is_empty() => {
+                        let mut ids: Vec<String> = items
+                            .iter()
+                            .take(20)
+                            .map(|i| i.external_id.clone())
+                            .collect();
+                        if items.len() > 20 {
+                            ids.push("…".into());
+                        }
+                        format!("; orders waiting to be imported: {}", ids.join(", "))
+                    }
+                    _ => String::new(),
+                };
+                summary.errors.push(format!("import: {e}{waiting}"));
                 summary.failed += 1;
             }
         }

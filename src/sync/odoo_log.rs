@@ -7,7 +7,7 @@
 //! monitoring write that fails is logged, never allowed to stop a sync job — but it is never
 //! silently skipped.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::time::{Duration, Instant};
 
 use jiff::Timestamp;
@@ -113,6 +113,9 @@ pub struct OdooLog {
     channel_ids: Mutex<HashMap<String, (Option<i64>, Instant)>>,
     /// channel code → what was last written on its `channel.channel` record.
     status: Mutex<HashMap<String, ChannelStatus>>,
+    /// (model, id, text) of the notes posted by [`OdooLog::note_once`]: a problem that
+    /// persists from cycle to cycle is said once per process, not once a minute.
+    noted: Mutex<HashSet<(String, i64, String)>>,
 }
 
 /// The latest result of each job of a channel, and what was written to Odoo.
@@ -145,6 +148,7 @@ impl OdooLog {
             addon,
             channel_ids: Mutex::new(HashMap::new()),
             status: Mutex::new(HashMap::new()),
+            noted: Mutex::new(HashSet::new()),
         }
     }
 
@@ -309,6 +313,29 @@ impl OdooLog {
             .message_post(model, id, &html_escape(text), MessageKind::Note)
             .await
         {
+            tracing::warn!(model, id, error = %e, "could not post a note in Odoo");
+        }
+    }
+
+    /// [`OdooLog::note`], unless this process already posted the same text on the record
+    /// (a failure retried every cycle). Forgotten when posting fails, so it is tried again.
+    pub async fn note_once(&self, model: &str, id: i64, text: &str) {
+        let key = (model.to_owned(), id, text.to_owned());
+        {
+            let mut noted = self.noted.lock();
+            if noted.len() >= 10_000 {
+                noted.clear();
+            }
+            if !noted.insert(key.clone()) {
+                return;
+            }
+        }
+        if let Err(e) = self
+            .odoo
+            .message_post(model, id, &html_escape(text), MessageKind::Note)
+            .await
+        {
+            self.noted.lock().remove(&key);
             tracing::warn!(model, id, error = %e, "could not post a note in Odoo");
         }
     }

@@ -492,6 +492,20 @@ impl Importer<'_> {
                     Err(OrderError::Odoo(e))
                         if !(e.is_retryable() || matches!(e, OdooError::Timeout { .. })) =>
                     {
+                        // The record exists: the person who must act sees it there (the
+                        // sync run names it too). Retried every cycle, said once.
+                        self.log
+                            .note_once(
+                                "sale.order",
+                                ex.id,
+                                &format!(
+                                    "odoo-channels could not apply channel {} order {} ({}) to this order: {e}. It is retried every cycle.",
+                                    cx.channel,
+                                    order_ref(&it.order),
+                                    it.order.external_id
+                                ),
+                            )
+                            .await;
                         report.failed += 1;
                         report
                             .errors

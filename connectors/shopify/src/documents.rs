@@ -175,6 +175,23 @@ doc!(
 );
 
 doc!(
+    ORDER_REFUND_LINES,
+    "OrderRefundLines",
+    false,
+    r#"query OrderRefundLines($id: ID!) {
+  order(id: $id) {
+    id
+    refunds(first: 10) {
+      id
+      refundLineItems(first: 25) {
+        nodes { quantity restockType lineItem { id } }
+      }
+    }
+  }
+}"#
+);
+
+doc!(
     VARIANTS_BY_SKU,
     "VariantsBySku",
     false,
@@ -463,6 +480,7 @@ pub const ALL: &[Document] = &[
     ORDERS_PAGE,
     ORDER_BY_ID,
     ORDER_LINE_ITEMS,
+    ORDER_REFUND_LINES,
     VARIANTS_BY_SKU,
     SET_AVAILABLE,
     UPDATE_PRICES,

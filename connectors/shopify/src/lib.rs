@@ -526,6 +526,36 @@ impl ShopifyChannel {
         Ok(())
     }
 
+    /// When units left a line (`currentQuantity` below `quantity`), the order's refunds, so
+    /// the mapping can tell a cancellation (an order edit, a `CANCEL` refund) from a refund
+    /// of shipped units (a return): the order page cannot carry them (Shopify would price a
+    /// page of orders × refunds × refund lines far above its query cost limit), and few
+    /// orders need them.
+    async fn complete_refunds(&self, node: &mut Value) -> Result<(), ChannelError> {
+        let removed = node["lineItems"]["nodes"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .any(
+                |l| match (l["quantity"].as_i64(), l["currentQuantity"].as_i64()) {
+                    (Some(q), Some(c)) => c < q,
+                    _ => false,
+                },
+            );
+        let Some(id) = node["id"].as_str().map(str::to_string) else {
+            return Ok(());
+        };
+        if !removed {
+            return Ok(());
+        }
+        let d = self
+            .client
+            .query(&docs::ORDER_REFUND_LINES, json!({"id": id}))
+            .await?;
+        node["refunds"] = d["order"]["refunds"].clone();
+        Ok(())
+    }
+
     /// One stock chunk (a batch at one location): see `push_stock`.
     async fn push_stock_chunk(
         &self,
@@ -1266,6 +1296,7 @@ impl Channel for ShopifyChannel {
             .ok_or_else(|| decode_error("OrdersPage", "orders.nodes", "expected a list"))?;
         for n in nodes.iter_mut() {
             self.complete_line_items(n).await?;
+            self.complete_refunds(n).await?;
         }
         let items: Vec<Pulled<Order>> = nodes
             .iter()
@@ -1301,6 +1332,7 @@ impl Channel for ShopifyChannel {
             });
         }
         self.complete_line_items(&mut node).await?;
+        self.complete_refunds(&mut node).await?;
         Ok(mapping::map_order(&self.id, &node))
     }
 

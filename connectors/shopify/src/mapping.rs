@@ -16,6 +16,8 @@
 //! timestamps, negative quantities, currencies not shaped `[A-Z]{3}`, missing required fields
 //! are errors; a missing address, a line without SKU, an unknown status are data for the audit.
 
+use std::collections::HashMap;
+
 use channels_core::json::{JsonReader, truncate};
 use channels_core::{
     Address, Buyer, ChannelId, Currency, Discount, FeeKind, FulfilledBy, MappingError, Money,
@@ -342,20 +344,50 @@ pub fn map_order(channel: &ChannelId, raw: &Value) -> Pulled<Order> {
             .opt_object(raw, "billingAddress", "billingAddress")?
             .map(|a| address(r, a, "billingAddress"))
             .transpose()?;
+        // Units refunded per line (fetched only when a line lost units): all of them, and
+        // those refunded as `CANCEL` (never shipped).
+        let mut refunded: HashMap<String, (Decimal, Decimal)> = HashMap::new();
+        for (i, rf) in r.array(raw, "refunds", "refunds")?.iter().enumerate() {
+            let rp = format!("refunds[{i}].refundLineItems");
+            for (j, rl) in r.nodes(rf, "refundLineItems", &rp)?.iter().enumerate() {
+                let p = |k: &str| format!("{rp}.nodes[{j}].{k}");
+                let qty = r.quantity(r.req(rl, "quantity", &p("quantity"))?, &p("quantity"))?;
+                let kind = r.req_str(rl, "restockType", &p("restockType"))?;
+                let line = r
+                    .opt_object(rl, "lineItem", &p("lineItem"))?
+                    .ok_or_else(|| r.err(&p("lineItem"), "missing"))?;
+                let line = r.req_str(line, "id", &p("lineItem.id"))?;
+                let entry = refunded.entry(line).or_default();
+                entry.0 += qty;
+                if kind == "CANCEL" {
+                    entry.1 += qty;
+                }
+            }
+        }
         let mut lines = Vec::new();
         for (i, l) in r.nodes(raw, "lineItems", "lineItems")?.iter().enumerate() {
             let p = |k: &str| format!("lineItems[{i}].{k}");
             if !l.is_object() {
                 return Err(r.err(&format!("lineItems[{i}]"), "expected an object"));
             }
-            let line_id = r.req_str(l, "id", &p("id"))?;
-            let line_id = gid_number(&line_id, "LineItem")
+            let line_gid = r.req_str(l, "id", &p("id"))?;
+            let line_id = gid_number(&line_gid, "LineItem")
                 .ok_or_else(|| r.err(&p("id"), "not a LineItem id"))?;
             let ordered = r.quantity(r.req(l, "quantity", &p("quantity"))?, &p("quantity"))?;
-            let quantity = match r.present(l, "currentQuantity") {
+            let current = match r.present(l, "currentQuantity") {
                 Some(q) => r.quantity(q, &p("currentQuantity"))?,
                 None => ordered,
             };
+            if current > ordered {
+                return Err(r.err(&p("currentQuantity"), "above the ordered quantity"));
+            }
+            // Units that left the line: refunded, or removed by an order edit (Shopify only
+            // lets an edit remove unfulfilled units). A cancellation is an edit's removal or a
+            // `CANCEL` refund; a refund of shipped units (a return, a goodwill refund) is not.
+            let (refunded_all, refunded_cancel) =
+                refunded.get(&line_gid).copied().unwrap_or_default();
+            let edited_out = (ordered - current - refunded_all).max(Decimal::ZERO);
+            let quantity_cancelled = (edited_out + refunded_cancel).min(ordered);
             let mut discounts = Vec::new();
             for (j, d) in r
                 .array(l, "discountAllocations", &p("discountAllocations"))?
@@ -394,10 +426,8 @@ pub fn map_order(channel: &ChannelId, raw: &Value) -> Pulled<Order> {
                 external_line_id: line_id,
                 sku: r.opt_str(l, "sku", &p("sku"))?,
                 title: r.opt_str(l, "name", &p("name"))?,
-                quantity,
-                // `currentQuantity` already nets out removed units (order edits, refunds), so
-                // no separate partial cancellation is reported; a whole cancel is the status.
-                quantity_cancelled: Decimal::ZERO,
+                quantity: ordered,
+                quantity_cancelled,
                 unit_price: r.shop_money(
                     l,
                     "originalUnitPriceSet",

@@ -105,9 +105,9 @@ fn maps_an_order_in_shop_money() {
         "an empty SKU is data (a custom line), not an error"
     );
     assert_eq!(
-        o.lines[1].quantity,
-        dec!(0),
-        "current quantity: removed from the order"
+        (o.lines[1].quantity, o.lines[1].quantity_cancelled),
+        (dec!(1), dec!(1)),
+        "ordered 1, removed by an order edit (no refund): cancelled"
     );
     assert_eq!(
         o.shipping_charge,
@@ -735,4 +735,56 @@ proptest! {
             }
         }
     }
+}
+
+/// Units that left a line: an order edit's removal or a `CANCEL` refund is a cancellation;
+/// a refund of shipped units (`RETURN`, `NO_RESTOCK`) is not.
+#[test]
+fn removed_units_are_cancelled_only_when_they_never_shipped() {
+    let mut o = sample_order();
+    let line = |id: u32, qty: i64, current: i64| {
+        json!({"id": format!("gid://shopify/LineItem/{id}"), "sku": format!("SKU-{id}"),
+            "name": "x", "title": "x", "variantTitle": null, "quantity": qty,
+            "currentQuantity": current, "originalUnitPriceSet": bag("10.00"),
+            "discountedTotalSet": bag(&format!("{}.00", qty * 10)),
+            "discountAllocations": [], "taxLines": []})
+    };
+    o["lineItems"]["nodes"] = json!([line(1, 3, 1), line(2, 2, 1), line(3, 2, 1), line(4, 4, 0)]);
+    let refund =
+        |items: Value| json!({"id": "gid://shopify/Refund/1", "refundLineItems": {"nodes": items}});
+    let item = |id: u32, qty: i64, kind: &str| json!({"quantity": qty, "restockType": kind, "lineItem": {"id": format!("gid://shopify/LineItem/{id}")}});
+    o["refunds"] = json!([
+        refund(json!([item(1, 1, "CANCEL"), item(2, 1, "RETURN")])),
+        refund(json!([item(4, 1, "NO_RESTOCK"), item(4, 2, "CANCEL")])),
+    ]);
+    let Pulled::Ok(m) = mapping::map_order(&chan(), &o) else {
+        panic!("{:?}", mapping::map_order(&chan(), &o))
+    };
+    let got: Vec<_> = m
+        .lines
+        .iter()
+        .map(|l| (l.quantity, l.quantity_cancelled))
+        .collect();
+    assert_eq!(
+        got,
+        vec![
+            // 1 removed by an edit + 1 refunded as CANCEL
+            (dec!(3), dec!(2)),
+            // refunded after shipping: a return, not a cancellation
+            (dec!(2), dec!(0)),
+            // removed, no refund: an edit
+            (dec!(2), dec!(1)),
+            // 1 refunded without restock, 2 cancelled, 1 removed by an edit
+            (dec!(4), dec!(3)),
+        ]
+    );
+    // A refund line naming no line item is a malformed payload, named.
+    o["refunds"][0]["refundLineItems"]["nodes"][0]
+        .as_object_mut()
+        .unwrap()
+        .remove("lineItem");
+    assert_eq!(
+        malformed_field(&o).2,
+        "refunds[0].refundLineItems.nodes[0].lineItem"
+    );
 }

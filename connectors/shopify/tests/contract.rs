@@ -257,6 +257,8 @@ async fn scenario() -> ShopifySandbox {
     })
     .await
     .unwrap();
+    // A line that lost a unit: the order is read with its refund lines.
+    ch.get_order(&b.to_string()).await.unwrap();
     ch.pull_returns(&PageQuery::default()).await.unwrap();
     let cancel = Cancellation {
         order_external_id: c.to_string(),

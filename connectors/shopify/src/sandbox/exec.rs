@@ -153,6 +153,10 @@ fn refund_json(o: &Order, r: &Refund) -> Value {
         "createdAt": ts(r.created_at),
         "updatedAt": ts(r.created_at),
         "totalRefundedSet": bag(o, r.amount),
+        "refundLineItems": r.lines.iter().filter_map(|(line, qty, restock)| {
+            let l = o.lines.iter().find(|l| l.id == *line)?;
+            Some(json!({"quantity": qty, "restockType": restock, "lineItem": line_json(o, l)}))
+        }).collect::<Vec<_>>(),
     })
 }
 

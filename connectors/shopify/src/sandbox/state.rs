@@ -2334,9 +2334,8 @@ impl State {
             });
         }
         for (l, q, restock) in &lines {
-            if let Some(line) = o.lines.iter_mut().find(|x| x.id == *l)
-                && restock != "RETURN"
-            {
+            // `currentQuantity` excludes every refunded unit, returned ones included.
+            if let Some(line) = o.lines.iter_mut().find(|x| x.id == *l) {
                 line.removed = (line.removed + q).min(line.quantity);
             }
             if restock == "CANCEL" {
