@@ -56,7 +56,22 @@ impl OdooClient {
                 &listed
             }
         };
-        let mut totals: BTreeMap<(i64, i64), (Decimal, Decimal)> = BTreeMap::new();
+        let mut out = Vec::new();
+        self.stock_levels_each(products, warehouse_ids, |l| out.push(l))
+            .await?;
+        out.sort_unstable_by_key(|l| (l.product_id, l.warehouse_id));
+        Ok(out)
+    }
+
+    /// [`OdooClient::stock_levels`] of `products`, handed over one batch of products at a
+    /// time (each product's levels complete within its batch) instead of collected: the
+    /// stock job's full read of 100,000 products never holds them all at once.
+    pub async fn stock_levels_each(
+        &self,
+        products: &[i64],
+        warehouse_ids: &[i64],
+        mut each: impl FnMut(StockLevel),
+    ) -> Result<(), OdooError> {
         for chunk in products.chunks(self.inner.stock_product_batch.max(1)) {
             let mut domain = Domain::leaf("location_id.usage", "=", "internal")
                 .and_in("product_id", chunk.to_vec());
@@ -71,19 +86,19 @@ impl OdooClient {
                     &SearchOpts::default().load_none(),
                 )
                 .await?;
+            let mut totals: BTreeMap<(i64, i64), (Decimal, Decimal)> = BTreeMap::new();
             add_quants(&rows, &mut totals)?;
-        }
-        Ok(totals
-            .into_iter()
-            .map(
-                |((product_id, warehouse_id), (on_hand, reserved))| StockLevel {
+            drop(rows);
+            for ((product_id, warehouse_id), (on_hand, reserved)) in totals {
+                each(StockLevel {
                     product_id,
                     warehouse_id,
                     on_hand: on_hand.normalize(),
                     reserved: reserved.normalize(),
-                },
-            )
-            .collect())
+                });
+            }
+        }
+        Ok(())
     }
 
     /// The domain selecting storable products, from the version map.

@@ -156,6 +156,9 @@ struct Work {
     velocity: Vec<u32>,
 }
 
+/// Offers handed to the store at a time by a recompute (see where it is used).
+const ENQUEUE_SLICE: usize = 10_000;
+
 /// One row of `allocate --dry-run`: a SKU on a channel and why it gets what it gets.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ExplainRow {
@@ -573,33 +576,38 @@ impl StockJob {
         if !changes.is_empty() {
             let version = next_version(store).await?;
             report.version = version;
-            let values: Vec<Decimal> = changes.iter().map(|c| Decimal::from(c.2)).collect();
-            let items: Vec<EnqueueItem<'_>> = changes
-                .iter()
-                .zip(&values)
-                .map(|(&(p, c, _), v)| EnqueueItem {
-                    channel: &self.channel_ids[c],
-                    kind: PushKind::Stock,
-                    sku: catalog.sku_for(&self.channel_ids[c], &catalog.products()[p]),
-                    value: *v,
-                    version,
-                })
-                .collect();
-            let outcomes = store.enqueue_many(&items).await?;
-            for (&(p, c, q), outcome) in changes.iter().zip(&outcomes) {
-                match outcome {
-                    EnqueueOutcome::Queued { .. } => {
-                        st.last[p * nc + c] = q;
-                        *report
-                            .queued
-                            .entry(self.channel_ids[c].clone())
-                            .or_default() += 1;
-                    }
-                    EnqueueOutcome::Ignored(IgnoredReason::Unchanged) => {
-                        st.last[p * nc + c] = q;
-                    }
-                    EnqueueOutcome::Ignored(other) => {
-                        tracing::warn!(channel = %self.channel_ids[c], product = catalog.products()[p].id, ?other, version, "offer not queued");
+            // In slices: a full read of 100,000 SKUs × 8 channels would otherwise hold every
+            // item and outcome at once (tens of MB at the daemon's peak); a slice is still
+            // many transactions' worth for the store.
+            for slice in changes.chunks(ENQUEUE_SLICE) {
+                let values: Vec<Decimal> = slice.iter().map(|c| Decimal::from(c.2)).collect();
+                let items: Vec<EnqueueItem<'_>> = slice
+                    .iter()
+                    .zip(&values)
+                    .map(|(&(p, c, _), v)| EnqueueItem {
+                        channel: &self.channel_ids[c],
+                        kind: PushKind::Stock,
+                        sku: catalog.sku_for(&self.channel_ids[c], &catalog.products()[p]),
+                        value: *v,
+                        version,
+                    })
+                    .collect();
+                let outcomes = store.enqueue_many(&items).await?;
+                for (&(p, c, q), outcome) in slice.iter().zip(&outcomes) {
+                    match outcome {
+                        EnqueueOutcome::Queued { .. } => {
+                            st.last[p * nc + c] = q;
+                            *report
+                                .queued
+                                .entry(self.channel_ids[c].clone())
+                                .or_default() += 1;
+                        }
+                        EnqueueOutcome::Ignored(IgnoredReason::Unchanged) => {
+                            st.last[p * nc + c] = q;
+                        }
+                        EnqueueOutcome::Ignored(other) => {
+                            tracing::warn!(channel = %self.channel_ids[c], product = catalog.products()[p].id, ?other, version, "offer not queued");
+                        }
                     }
                 }
             }

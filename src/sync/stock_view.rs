@@ -338,17 +338,18 @@ impl StockView {
         let wh_ids: Vec<i64> = self.warehouses.iter().map(|w| w.id).collect();
         let slot_of: HashMap<i64, usize> = self.warehouses.iter().map(|w| (w.id, w.slot)).collect();
         let nw = self.warehouses.len();
-        for level in odoo.stock_levels(Some(products), &wh_ids).await? {
+        let (index, cells) = (&self.index, &mut self.cells);
+        odoo.stock_levels_each(products, &wh_ids, |level| {
             if let (Some(&p), Some(&w)) = (
-                self.index.get(&level.product_id),
+                index.get(&level.product_id),
                 slot_of.get(&level.warehouse_id),
             ) {
-                let cell = &mut self.cells[p * nw + w];
+                let cell = &mut cells[p * nw + w];
                 cell.on_hand = level.on_hand.floor().to_i64().unwrap_or(0);
                 cell.reserved = level.reserved.ceil().to_i64().unwrap_or(0);
             }
-        }
-        Ok(())
+        })
+        .await
     }
 
     /// Open moves crossing a warehouse's boundary, of `products` or all of them (keyset
@@ -644,7 +645,8 @@ fn order_lines(channel: &str, payload: &str, catalog: &Catalog) -> Option<Vec<(i
             .iter()
             .filter_map(|l| {
                 let p = catalog.product_for(channel, l.sku.as_deref()?)?;
-                Some((p.id, l.quantity))
+                // What is still to ship: a line the marketplace partly cancelled counts less.
+                Some((p.id, (l.quantity - l.quantity_cancelled).max(Decimal::ZERO)))
             })
             .collect(),
     )
