@@ -301,6 +301,8 @@ async fn full_sync(skus: usize) {
         .expect("engine");
     let catalog_calls = odoo.call_count() - c0;
     let catalog_time = t0.elapsed();
+    let hwm_catalog = memory("VmHWM:");
+    let rss_catalog = memory("VmRSS:");
     let products = engine.catalog().await.len();
     let t1 = Instant::now();
     let r = engine.stock_round().await.expect("full stock round");
@@ -327,7 +329,7 @@ async fn full_sync(skus: usize) {
         per10k(catalog_calls + r.odoo_calls)
     );
     println!(
-        "  daemon peak RSS (VmHWM)          {hwm:.1} MB (RSS before the sync {rss_before:.1} MB)"
+        "  daemon peak RSS (VmHWM)          {hwm:.1} MB (RSS before the sync {rss_before:.1} MB; after the catalogue load {rss_catalog:.1} MB, peak {hwm_catalog:.1} MB)"
     );
     let t2 = Instant::now();
     let c2 = odoo.call_count();
