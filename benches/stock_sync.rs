@@ -93,8 +93,8 @@ async fn world() {
             .expect("a stock change");
     }
     if daemon_listen.is_some() {
-        // The catalogue seed leaves random reservations without moves behind them; a sale
-        // routed to such a warehouse would reserve nothing and move no offer. Clear them.
+        // The catalogue seed leaves random reservations without moves behind them, which
+        // hide a sale's own reservation behind them; clear them so each sale moves the offer.
         let h = emb.odoo.handle();
         let quants = h
             .search_read("stock.quant", serde_json::json!([]), &["id"])
@@ -134,8 +134,8 @@ async fn latency_samples(emb: &Embedded, n: usize) {
     let m2 = emb.market_of("market2").unwrap();
     let m3 = emb.market_of("market3").unwrap();
     let shop = emb.market_of("shop").unwrap();
-    // SKUs with free stock in the warehouse the order goes to (WH): a sale Odoo cannot
-    // reserve there (a backorder) is not subtracted today; see the README.
+    // SKUs with free stock in the warehouse the order goes to (WH), so each sale is reserved
+    // there (a backorder is counted too, as a shortfall, but this measures the common path).
     let info = emb.odoo.catalog().expect("catalogue seed");
     let in_wh: std::collections::HashSet<String> = emb
         .odoo
