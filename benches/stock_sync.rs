@@ -23,16 +23,13 @@
 
 use std::io::{BufRead, BufReader, Write};
 use std::process::{Child, ChildStdin, ChildStdout, Command, Stdio};
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use channel_sandbox::sandbox::{NewLine, NewOrder};
 use odoo_channels::config::Config;
-use odoo_channels::embedded::{Embedded, EmbeddedOptions};
+use odoo_channels::embedded::{Embedded, EmbeddedOptions, Serving};
 use odoo_channels::odoo::OdooClient;
-use odoo_channels::server::{self, AppState, Readiness};
 use odoo_channels::store::Store;
-use odoo_channels::sync::webhooks::ChannelWebhooks;
 use odoo_channels::sync::{Engine, EventBus, channels};
 
 const ROLE: &str = "ODOO_CHANNELS_BENCH_ROLE";
@@ -379,29 +376,7 @@ async fn sale_latency(skus: usize, samples: usize) {
     );
 
     // The daemon as `run` wires it: the webhook server and every job.
-    let cell = Arc::new(tokio::sync::OnceCell::new());
-    cell.set(engine.clone()).ok();
-    let state = AppState {
-        readiness: Readiness::new(&[]),
-        metrics: metrics_exporter_prometheus::PrometheusBuilder::new()
-            .build_recorder()
-            .handle(),
-        webhooks: Arc::new(ChannelWebhooks::new(cell)),
-    };
-    let router = server::router(state, &config.server);
-    let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
-    let (stop2_tx, stop2_rx) = tokio::sync::oneshot::channel::<()>();
-    let server = tokio::spawn(server::serve(
-        listener,
-        router,
-        async {
-            let _ = stop_rx.await;
-        },
-        Duration::from_secs(1),
-    ));
-    let jobs = tokio::spawn(engine.clone().run(async {
-        let _ = stop2_rx.await;
-    }));
+    let daemon = Serving::start(engine.clone(), listener, &config.server);
     tokio::time::sleep(Duration::from_millis(500)).await;
 
     let mut m3 = Vec::new();
@@ -465,9 +440,6 @@ async fn sale_latency(skus: usize, samples: usize) {
     if lost > 0 {
         println!("  NOT propagated within 10 s       {lost} of {samples}");
     }
-    let _ = stop2_tx.send(());
-    let _ = stop_tx.send(());
-    let _ = jobs.await;
-    let _ = server.await;
+    daemon.stop().await;
     world.stop();
 }

@@ -235,3 +235,61 @@ webhook_secret = "{webhook_secret}"
         self.odoo.shutdown().await;
     }
 }
+
+/// A started engine serving webhooks, wired as `run` wires them (its HTTP server with the
+/// channels' webhook sink, every job on its own task) without `run`'s systemd, signal and
+/// readiness plumbing: for end-to-end tests and benchmarks that need a daemon that is running.
+pub struct Serving {
+    stop_server: tokio::sync::oneshot::Sender<()>,
+    stop_jobs: tokio::sync::oneshot::Sender<()>,
+    server: tokio::task::JoinHandle<std::io::Result<()>>,
+    jobs: tokio::task::JoinHandle<()>,
+}
+
+impl Serving {
+    /// Serve `engine`'s webhooks on `listener` and run its jobs until [`Serving::stop`].
+    pub fn start(
+        engine: std::sync::Arc<crate::sync::Engine>,
+        listener: tokio::net::TcpListener,
+        server: &crate::config::ServerConfig,
+    ) -> Self {
+        use crate::server::{self, AppState, Readiness};
+        let cell = std::sync::Arc::new(tokio::sync::OnceCell::new());
+        let _ = cell.set(engine.clone());
+        let state = AppState {
+            readiness: Readiness::new(&[]),
+            metrics: metrics_exporter_prometheus::PrometheusBuilder::new()
+                .build_recorder()
+                .handle(),
+            webhooks: std::sync::Arc::new(crate::sync::webhooks::ChannelWebhooks::new(cell)),
+        };
+        let router = server::router(state, server);
+        let (stop_server, server_stopped) = tokio::sync::oneshot::channel::<()>();
+        let (stop_jobs, jobs_stopped) = tokio::sync::oneshot::channel::<()>();
+        let server = tokio::spawn(server::serve(
+            listener,
+            router,
+            async {
+                let _ = server_stopped.await;
+            },
+            std::time::Duration::from_secs(1),
+        ));
+        let jobs = tokio::spawn(engine.run(async {
+            let _ = jobs_stopped.await;
+        }));
+        Serving {
+            stop_server,
+            stop_jobs,
+            server,
+            jobs,
+        }
+    }
+
+    /// Stop the jobs, then the server, and wait for both.
+    pub async fn stop(self) {
+        let _ = self.stop_jobs.send(());
+        let _ = self.stop_server.send(());
+        let _ = self.jobs.await;
+        let _ = self.server.await;
+    }
+}

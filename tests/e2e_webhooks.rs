@@ -7,16 +7,13 @@
 //! duplicates included, is answered 2xx (a marketplace that keeps getting errors retries and
 //! then drops the subscription), and a forged delivery is refused.
 
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use channel_sandbox::sandbox::{NewLine, NewOrder, WebhookBehaviour};
 use odoo_channels::config::Config;
-use odoo_channels::embedded::{Embedded, EmbeddedOptions};
+use odoo_channels::embedded::{Embedded, EmbeddedOptions, Serving};
 use odoo_channels::odoo::OdooClient;
-use odoo_channels::server::{self, AppState, Readiness};
 use odoo_channels::store::Store;
-use odoo_channels::sync::webhooks::ChannelWebhooks;
 use odoo_channels::sync::{Engine, EventBus, channels};
 use serde_json::{Value, json};
 
@@ -59,29 +56,7 @@ async fn duplicated_late_and_reordered_webhooks_import_each_order_once_in_its_ne
     let engine = Engine::start(&config, store, odoo.clone(), handles, EventBus::new())
         .await
         .unwrap();
-    let cell = Arc::new(tokio::sync::OnceCell::new());
-    cell.set(engine.clone()).ok().unwrap();
-    let state = AppState {
-        readiness: Readiness::new(&[]),
-        metrics: metrics_exporter_prometheus::PrometheusBuilder::new()
-            .build_recorder()
-            .handle(),
-        webhooks: Arc::new(ChannelWebhooks::new(cell)),
-    };
-    let router = server::router(state, &config.server);
-    let (stop_server, server_stopped) = tokio::sync::oneshot::channel::<()>();
-    let (stop_jobs, jobs_stopped) = tokio::sync::oneshot::channel::<()>();
-    let server = tokio::spawn(server::serve(
-        listener,
-        router,
-        async {
-            let _ = server_stopped.await;
-        },
-        Duration::from_secs(1),
-    ));
-    let jobs = tokio::spawn(engine.clone().run(async {
-        let _ = jobs_stopped.await;
-    }));
+    let daemon = Serving::start(engine, listener, &config.server);
     // Let the first rounds (everything at start) pass, so that what follows is the webhooks'.
     tokio::time::sleep(Duration::from_millis(500)).await;
 
@@ -174,10 +149,7 @@ async fn duplicated_late_and_reordered_webhooks_import_each_order_once_in_its_ne
         .unwrap();
     assert_eq!(forged.status().as_u16(), 401, "{:?}", forged.text().await);
 
-    let _ = stop_jobs.send(());
-    let _ = stop_server.send(());
-    let _ = jobs.await;
-    let _ = server.await;
+    daemon.stop().await;
     emb.shutdown().await;
 }
 

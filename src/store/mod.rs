@@ -426,36 +426,8 @@ impl Store {
 
     /// Staged payloads not yet processed, oldest first.
     pub async fn inbox_new(&self, channel: &str, kind: &str, limit: u32) -> Result<Vec<InboxItem>> {
-        let rows: Vec<InboxRow> = on_pool!(self, p => {
-            sqlx::query_as(pick(
-                p,
-                "SELECT id, channel, kind, external_id, payload, payload_hash, received_at, odoo_id FROM inbox \
-                 WHERE channel = $1 AND kind = $2 AND state = 'new' ORDER BY id LIMIT $3",
-                "SELECT id, channel, kind, external_id, payload::text, payload_hash, received_at, odoo_id FROM inbox \
-                 WHERE channel = $1 AND kind = $2 AND state = 'new' ORDER BY id LIMIT $3",
-            ))
-            .bind(channel)
-            .bind(kind)
-            .bind(i64::from(limit))
-            .fetch_all(p)
-            .await?
-        });
-        rows.into_iter()
-            .map(
-                |(id, channel, kind, external_id, payload, payload_hash, received_at, odoo_id)| {
-                    Ok(InboxItem {
-                        id,
-                        channel,
-                        kind,
-                        external_id,
-                        payload,
-                        payload_hash,
-                        received_at: parse_ts("inbox.received_at", &received_at)?,
-                        odoo_id,
-                    })
-                },
-            )
-            .collect()
+        // Row ids start at 1 on both backends.
+        self.inbox_new_after(channel, kind, 0, limit).await
     }
 
     /// Mark a staged payload processed, with the Odoo record it became (if any).
@@ -542,20 +514,7 @@ impl Store {
         channel: Option<&str>,
         state: QuarantineState,
     ) -> Result<Vec<QuarantineItem>> {
-        type Row = (
-            i64,
-            String,
-            String,
-            String,
-            String,
-            String,
-            String,
-            Option<String>,
-            Option<i64>,
-            String,
-            Option<String>,
-        );
-        let rows: Vec<Row> = on_pool!(self, p => {
+        let rows: Vec<QuarantineRow> = on_pool!(self, p => {
             sqlx::query_as(
                 "SELECT id, channel, kind, external_ref, reason, payload, state, odoo_model, odoo_id, created_at, resolved_at \
                  FROM quarantine WHERE state = $1 AND ($2 IS NULL OR channel = $2) ORDER BY id",
@@ -565,23 +524,7 @@ impl Store {
             .fetch_all(p)
             .await?
         });
-        rows.into_iter()
-            .map(|r| {
-                Ok(QuarantineItem {
-                    id: r.0,
-                    channel: r.1,
-                    kind: r.2,
-                    external_ref: r.3,
-                    reason: r.4,
-                    payload: r.5,
-                    state: QuarantineState::parse(&r.6)?,
-                    odoo_model: r.7,
-                    odoo_id: r.8,
-                    created_at: parse_ts("quarantine.created_at", &r.9)?,
-                    resolved_at: parse_ts_opt("quarantine.resolved_at", r.10)?,
-                })
-            })
-            .collect()
+        rows.into_iter().map(quarantine_item).collect()
     }
 
     /// Remember the Odoo record mirroring a quarantine entry (`channel.quarantine` or the
@@ -695,6 +638,38 @@ impl Store {
         });
         Ok(n == 1)
     }
+}
+
+/// A `quarantine` row as selected by every query that returns whole entries (`id, channel,
+/// kind, external_ref, reason, payload, state, odoo_model, odoo_id, created_at, resolved_at`).
+type QuarantineRow = (
+    i64,
+    String,
+    String,
+    String,
+    String,
+    String,
+    String,
+    Option<String>,
+    Option<i64>,
+    String,
+    Option<String>,
+);
+
+fn quarantine_item(r: QuarantineRow) -> Result<QuarantineItem> {
+    Ok(QuarantineItem {
+        id: r.0,
+        channel: r.1,
+        kind: r.2,
+        external_ref: r.3,
+        reason: r.4,
+        payload: r.5,
+        state: QuarantineState::parse(&r.6)?,
+        odoo_model: r.7,
+        odoo_id: r.8,
+        created_at: parse_ts("quarantine.created_at", &r.9)?,
+        resolved_at: parse_ts_opt("quarantine.resolved_at", r.10)?,
+    })
 }
 
 type InboxRow = (

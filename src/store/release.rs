@@ -10,8 +10,7 @@
 //! `Discarded`: the inbox row stays `quarantined`, i.e. closed.
 
 use super::{
-    Backend, InboxState, Pool, QuarantineItem, QuarantineState, Result, Store, on_pool, parse_ts,
-    parse_ts_opt, pick, ts,
+    Backend, InboxState, Pool, QuarantineItem, QuarantineState, Result, Store, on_pool, pick, ts,
 };
 
 /// What [`Store::release_quarantine`] did.
@@ -35,24 +34,10 @@ pub struct InboxLink {
     pub odoo_id: Option<i64>,
 }
 
-type QRow = (
-    i64,
-    String,
-    String,
-    String,
-    String,
-    String,
-    String,
-    Option<String>,
-    Option<i64>,
-    String,
-    Option<String>,
-);
-
 impl Store {
     /// One quarantine entry by id.
     pub async fn quarantine_item(&self, id: i64) -> Result<Option<QuarantineItem>> {
-        let row: Option<QRow> = on_pool!(self, p => {
+        let row: Option<super::QuarantineRow> = on_pool!(self, p => {
             sqlx::query_as(
                 "SELECT id, channel, kind, external_ref, reason, payload, state, odoo_model, odoo_id, created_at, resolved_at \
                  FROM quarantine WHERE id = $1",
@@ -61,22 +46,7 @@ impl Store {
             .fetch_optional(p)
             .await?
         });
-        row.map(|r| {
-            Ok(QuarantineItem {
-                id: r.0,
-                channel: r.1,
-                kind: r.2,
-                external_ref: r.3,
-                reason: r.4,
-                payload: r.5,
-                state: QuarantineState::parse(&r.6)?,
-                odoo_model: r.7,
-                odoo_id: r.8,
-                created_at: parse_ts("quarantine.created_at", &r.9)?,
-                resolved_at: parse_ts_opt("quarantine.resolved_at", r.10)?,
-            })
-        })
-        .transpose()
+        row.map(super::quarantine_item).transpose()
     }
 
     /// Release a held entry and put its inbox row (if any) back to `new`, in one transaction.

@@ -308,12 +308,21 @@ impl OdooLog {
 
     /// A note in a record's chatter (best effort).
     pub async fn note(&self, model: &str, id: i64, text: &str) {
-        if let Err(e) = self
+        self.post_note(model, id, text).await;
+    }
+
+    /// Whether the note was posted (a failure is logged).
+    async fn post_note(&self, model: &str, id: i64, text: &str) -> bool {
+        match self
             .odoo
             .message_post(model, id, &html_escape(text), MessageKind::Note)
             .await
         {
-            tracing::warn!(model, id, error = %e, "could not post a note in Odoo");
+            Ok(_) => true,
+            Err(e) => {
+                tracing::warn!(model, id, error = %e, "could not post a note in Odoo");
+                false
+            }
         }
     }
 
@@ -330,13 +339,8 @@ impl OdooLog {
                 return;
             }
         }
-        if let Err(e) = self
-            .odoo
-            .message_post(model, id, &html_escape(text), MessageKind::Note)
-            .await
-        {
+        if !self.post_note(model, id, text).await {
             self.noted.lock().remove(&key);
-            tracing::warn!(model, id, error = %e, "could not post a note in Odoo");
         }
     }
 }

@@ -401,6 +401,30 @@ impl LightOrder {
 }
 
 impl Importer<'_> {
+    /// Quarantine a staged order that cannot be imported (see [`quarantine`]), and count it.
+    async fn quarantine_order(
+        &self,
+        channel: &str,
+        it: &Item,
+        reason: &str,
+        report: &mut ImportReport,
+    ) -> Result<(), OrderError> {
+        let payload = serde_json::to_string(&it.order).unwrap_or_default();
+        quarantine(
+            self.store,
+            self.log,
+            self.events,
+            it.inbox_id,
+            channel,
+            &it.order.external_id,
+            reason,
+            &payload,
+        )
+        .await?;
+        report.quarantined += 1;
+        Ok(())
+    }
+
     /// Import what `ch` has staged (up to [`ROUND_LIMIT`] payloads).
     pub async fn import(&self, ch: &ChannelHandle) -> Result<ImportReport, OrderError> {
         let channel = ch.config.id.as_str();
@@ -684,19 +708,7 @@ impl Importer<'_> {
             match self.products_of(channel, &it.order) {
                 Ok((p, prices)) => ready.push((it, p, prices)),
                 Err(reason) => {
-                    let payload = serde_json::to_string(&it.order).unwrap_or_default();
-                    quarantine(
-                        self.store,
-                        self.log,
-                        self.events,
-                        it.inbox_id,
-                        channel,
-                        &it.order.external_id,
-                        &reason,
-                        &payload,
-                    )
-                    .await?;
-                    report.quarantined += 1;
+                    self.quarantine_order(channel, &it, &reason, report).await?;
                 }
             }
         }
@@ -748,19 +760,7 @@ impl Importer<'_> {
                 Ok((built, created)) => planned.push((it, built, created)),
                 Err(e) if is_data_error(&e) => {
                     let reason = format!("Odoo refused a record the order needs: {e}");
-                    let payload = serde_json::to_string(&it.order).unwrap_or_default();
-                    quarantine(
-                        self.store,
-                        self.log,
-                        self.events,
-                        it.inbox_id,
-                        channel,
-                        &it.order.external_id,
-                        &reason,
-                        &payload,
-                    )
-                    .await?;
-                    report.quarantined += 1;
+                    self.quarantine_order(channel, &it, &reason, report).await?;
                 }
                 Err(e) => return Err(e.into()),
             }
@@ -1264,19 +1264,8 @@ impl Importer<'_> {
                         }
                         None if is_data_error(&e) => {
                             let reason = format!("Odoo refused to create the order: {e}");
-                            let payload = serde_json::to_string(&it.order).unwrap_or_default();
-                            quarantine(
-                                self.store,
-                                self.log,
-                                self.events,
-                                it.inbox_id,
-                                cx.channel,
-                                &it.order.external_id,
-                                &reason,
-                                &payload,
-                            )
-                            .await?;
-                            report.quarantined += 1;
+                            self.quarantine_order(cx.channel, &it, &reason, report)
+                                .await?;
                         }
                         None => {
                             report.failed += 1;
