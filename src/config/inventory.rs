@@ -568,32 +568,7 @@ impl RuleSet {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::config::{Config, LoadEnv};
-
-    const BASE: &str = r#"
-[odoo]
-url = "https://odoo.example.com"
-database = "prod"
-login = "bot"
-api_key = { env = "ODOO_API_KEY" }
-
-[[channels]]
-id = "shop"
-kind = "shopify"
-
-[[channels]]
-id = "amz"
-kind = "amazon"
-"#;
-
-    fn load(extra: &str) -> Result<Config, Vec<String>> {
-        Config::from_toml_str_with(&format!("{BASE}{extra}"), &LoadEnv::default()).map_err(|e| {
-            e.problems
-                .into_iter()
-                .map(|p| format!("{}: {}", p.key, p.message))
-                .collect()
-        })
-    }
+    use crate::config::test_support::load;
 
     #[test]
     fn defaults() {

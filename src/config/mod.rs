@@ -25,6 +25,40 @@ pub mod schedule;
 #[cfg(test)]
 mod tests;
 
+/// What the section tests (`inventory`, `orders`) load their snippets into.
+#[cfg(test)]
+pub(crate) mod test_support {
+    use super::{Config, LoadEnv};
+
+    /// A valid file with two channels, `shop` (Shopify) and `amz` (Amazon).
+    pub const TWO_CHANNELS: &str = r#"
+[odoo]
+url = "https://odoo.example.com"
+database = "prod"
+login = "bot"
+api_key = { env = "ODOO_API_KEY" }
+
+[[channels]]
+id = "shop"
+kind = "shopify"
+
+[[channels]]
+id = "amz"
+kind = "amazon"
+"#;
+
+    /// [`TWO_CHANNELS`] followed by `extra`, loaded; its problems as `key: message`.
+    pub fn load(extra: &str) -> Result<Config, Vec<String>> {
+        Config::from_toml_str_with(&format!("{TWO_CHANNELS}\n{extra}"), &LoadEnv::default())
+            .map_err(|e| {
+                e.problems
+                    .iter()
+                    .map(|p| format!("{}: {}", p.key, p.message))
+                    .collect()
+            })
+    }
+}
+
 use std::collections::HashMap;
 use std::fmt;
 use std::net::SocketAddr;

@@ -702,35 +702,8 @@ pub(super) fn validate(
 
 #[cfg(test)]
 mod tests {
-    use super::super::{Config, LoadEnv};
     use super::*;
-
-    const MINIMAL: &str = r#"
-[odoo]
-url = "https://odoo.example.com"
-database = "prod"
-login = "bot"
-api_key = { env = "ODOO_API_KEY" }
-
-[[channels]]
-id = "shop"
-kind = "shopify"
-
-[[channels]]
-id = "amz"
-kind = "amazon"
-"#;
-
-    fn load(extra: &str) -> Result<Config, Vec<String>> {
-        Config::from_toml_str_with(&format!("{MINIMAL}\n{extra}"), &LoadEnv::default()).map_err(
-            |e| {
-                e.problems
-                    .iter()
-                    .map(|p| format!("{}: {}", p.key, p.message))
-                    .collect()
-            },
-        )
-    }
+    use crate::config::test_support::load;
 
     #[test]
     fn defaults_without_a_section() {
