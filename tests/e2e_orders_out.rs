@@ -1012,3 +1012,104 @@ async fn shopify_fulfils_and_cancels_and_amazon_confirms_the_shipment_once_each(
     assert!(shop_sb.order(shop_ext2).unwrap().cancelled_at.is_some());
     assert_eq!(shop_sb.counters().write("orderCancel"), 1);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_amazon_return_read_from_the_returns_report_restocks_once() {
+    use channel_amazon::sandbox::{AmazonSandbox, NewItem, NewOrder, NewReturn, SandboxConfig};
+    let w = world("").await;
+    let (product, _) = first(&w);
+    let amz_sb = AmazonSandbox::start(SandboxConfig {
+        feed_delay: std::time::Duration::from_millis(50),
+        ..Default::default()
+    })
+    .await
+    .unwrap();
+    let ext = amz_sb
+        .create_order(NewOrder {
+            items: vec![NewItem {
+                sku: SKU.into(),
+                quantity: 2,
+                ..Default::default()
+            }],
+            ..Default::default()
+        })
+        .unwrap();
+    let mut cfg = amz_sb.amazon_config();
+    cfg.connection.returns_interval_secs = 0;
+    let amz = handle(
+        &w,
+        "amz",
+        "amazon",
+        Arc::new(AmazonChannel::new(ChannelId::new("amz").unwrap(), cfg).unwrap()),
+    );
+    let (engine, _) = engine(&w.config, w.store.clone(), vec![amz.clone()]).await;
+    let (so, pk) = bound_order(&w, "amz", &ext, 2.0);
+    ship(&w, pk, Some("1ZAMAZONRET1"), None);
+    let round = || async {
+        let r = engine.outbound_round(&amz).await.unwrap();
+        assert!(r.errors.is_empty(), "{:?}", r.errors);
+        tokio::time::sleep(std::time::Duration::from_millis(60)).await;
+        r
+    };
+    round().await;
+    let before = on_hand(&w, product);
+
+    // The buyer asks to return one unit: Seller Central lists it, nothing is back yet.
+    amz_sb.add_return(NewReturn {
+        order_id: ext.clone(),
+        rma: "DfqRyqfBRRMA".into(),
+        sku: SKU.into(),
+        quantity: 1,
+        reason: "AMZ-PG-BAD-DESC".into(),
+        status: "Approved".into(),
+        // A report ends two minutes before it is requested (Amazon refuses a future end).
+        requested: jiff::Timestamp::now() - jiff::SignedDuration::from_hours(1),
+        delivered: None,
+        refunded: None,
+    });
+    for _ in 0..4 {
+        round().await;
+    }
+    assert!(return_pickings(&w, pk).is_empty());
+    let reports = amz_sb.counters().request_count("getReportDocument");
+    assert!(reports >= 1, "the returns report was read");
+
+    // The parcel reaches the seller: the next report says so, and Odoo gets the unit back.
+    amz_sb
+        .deliver_return(
+            "DfqRyqfBRRMA",
+            SKU,
+            jiff::Timestamp::now(),
+            Some(Decimal::new(1999, 2)),
+        )
+        .unwrap();
+    let mut done = 0;
+    for _ in 0..20 {
+        done += round().await.returns;
+        if !return_pickings(&w, pk).is_empty() {
+            break;
+        }
+    }
+    assert_eq!(done, 1);
+    let rp = return_pickings(&w, pk);
+    assert_eq!(rp.len(), 1, "{rp:?}");
+    assert_eq!(rp[0]["state"], "done");
+    assert!(
+        rp[0]["origin"]
+            .as_str()
+            .unwrap()
+            .contains("DfqRyqfBRRMA/SKU-000001")
+    );
+    assert_eq!(on_hand(&w, product), before + 1.0, "restocked");
+    assert_eq!(
+        notes_with(&w, "sale.order", so, "Return DfqRyqfBRRMA/SKU-000001"),
+        1
+    );
+    // Later reports list the same row again: nothing more happens.
+    for _ in 0..4 {
+        round().await;
+    }
+    assert_eq!(return_pickings(&w, pk).len(), 1);
+    assert_eq!(on_hand(&w, product), before + 1.0);
+    assert_eq!(amz_sb.counters().total_violations(), 0);
+}

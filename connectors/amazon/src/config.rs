@@ -13,6 +13,8 @@
 //! marketplace_id = "ATVPDKIKX0DER"
 //! restricted_data = false        # true: fetch a Restricted Data Token for buyer/address PII
 //! feed_threshold = 20            # more stock/price updates than this in one push go as a feed
+//! returns_lookback_days = 60     # returns report window (≤ 60; 0: do not read returns)
+//! returns_interval_secs = 3600   # request a returns report at most this often
 //! [channels.connection.rate_limits.getOrders]             # only if your usage plan is higher
 //! rate_per_sec = 0.0167
 //! burst = 20.0
@@ -116,6 +118,12 @@ pub struct Connection {
     /// `ShippingAddress`. Without it the address has only city/region/postal code/country and
     /// the daemon's audit holds merchant-fulfilled orders for a person.
     pub restricted_data: bool,
+    /// The window of each returns report (`GET_FLAT_FILE_RETURNS_DATA_BY_RETURN_DATE`),
+    /// counted back from now: a return's row keeps changing after its request date, so each
+    /// report re-reads the whole window. Amazon allows 60 days; 0 turns returns off.
+    pub returns_lookback_days: u32,
+    /// A new returns report at most this often (createReport allows one a minute).
+    pub returns_interval_secs: u64,
     pub timeout_ms: u64,
     pub connect_timeout_ms: u64,
     /// Refresh the access token this long before it expires.
@@ -139,6 +147,8 @@ impl Default for Connection {
             feed_max_messages: 10_000,
             product_type: "PRODUCT".into(),
             restricted_data: false,
+            returns_lookback_days: crate::returns::MAX_LOOKBACK_DAYS,
+            returns_interval_secs: 3600,
             timeout_ms: 30_000,
             connect_timeout_ms: 5_000,
             token_refresh_margin_secs: 60,
@@ -246,6 +256,12 @@ impl AmazonConfig {
         }
         if !(1..=25_000).contains(&c.feed_max_messages) {
             problems.push("feed_max_messages must be 1..=25000".into());
+        }
+        if c.returns_lookback_days > crate::returns::MAX_LOOKBACK_DAYS {
+            problems.push(format!(
+                "returns_lookback_days must be 0..={} (Amazon's limit for one returns report)",
+                crate::returns::MAX_LOOKBACK_DAYS
+            ));
         }
         if c.timeout_ms == 0 {
             problems.push("timeout_ms must be positive".into());

@@ -7,6 +7,8 @@
 //! config.rs     the [channels.connection] table + secrets; the embedded usage-plan table
 //! client.rs     HTTP: LWA + RDT tokens, per-operation buckets, 429 handling, classification
 //! mapping.rs    SP-API JSON ↔ normalised types; feed documents and processing reports (pure)
+//! returns.rs    merchant-fulfilled returns from the flat-file returns report (report life
+//!               cycle without waiting; the tab-separated rows → normalised returns)
 //! webhooks.rs   ORDER_CHANGE notifications (SQS/EventBridge bodies), deduped
 //! sandbox/      the SP-API emulator (LWA, orders, listings, feeds, FBA, finances, limits)
 //! tests.rs      unit tests (mapping, proptest, report attribution, config)
@@ -21,6 +23,7 @@
 pub mod client;
 pub mod config;
 pub mod mapping;
+pub mod returns;
 pub mod sandbox;
 pub mod webhooks;
 
@@ -37,7 +40,7 @@ use channels_core::{
     Capabilities, Channel, ChannelError, ChannelId, ChannelKind, ChannelValue, ConnectorFactory,
     ConnectorSecrets, Currency, Listing, MappingError, Money, Operation, Order, OrderPage,
     OrderQuery, OrderStatus, Page, PageQuery, PageToken, PendingHandle, PriceUpdate, Pulled,
-    PushOutcome, RateLimiter, Settlement, Shipment, ShipmentAck, StockLevel, StockUpdate,
+    PushOutcome, RateLimiter, Return, Settlement, Shipment, ShipmentAck, StockLevel, StockUpdate,
     WebhookError, WebhookEvent,
 };
 use http::{HeaderMap, Method};
@@ -112,6 +115,7 @@ pub struct AmazonChannel {
     client: Client,
     seen: DedupeSet,
     reports: Mutex<VecDeque<(String, Arc<Value>)>>,
+    returns: Mutex<returns::ReportState>,
 }
 
 impl AmazonChannel {
@@ -133,6 +137,7 @@ impl AmazonChannel {
             client,
             seen: DedupeSet::new(10_000),
             reports: Mutex::new(VecDeque::new()),
+            returns: Mutex::new(returns::ReportState::default()),
         })
     }
 
@@ -394,26 +399,12 @@ impl AmazonChannel {
         if let Some((_, r)) = self.reports.lock().iter().find(|(f, _)| f == feed_id) {
             return Ok(r.clone());
         }
-        let d = self
-            .client
-            .read(Request::get(
+        let bytes = self
+            .document(
                 "getFeedDocument",
-                format!("/feeds/2021-06-30/documents/{}", path_segment(doc_id)),
-            ))
-            .await?
-            .body;
-        let url = d
-            .get("url")
-            .and_then(Value::as_str)
-            .ok_or_else(|| decode_error("getFeedDocument", "url", "missing"))?;
-        let mut bytes = self.client.download(url).await?.to_vec();
-        if d.get("compressionAlgorithm").and_then(Value::as_str) == Some("GZIP") {
-            let mut out = Vec::new();
-            flate2::read::GzDecoder::new(bytes.as_slice())
-                .read_to_end(&mut out)
-                .map_err(|e| decode_error("processing report", "$", &format!("not gzip: {e}")))?;
-            bytes = out;
-        }
+                &format!("/feeds/2021-06-30/documents/{}", path_segment(doc_id)),
+            )
+            .await?;
         let report: Value = serde_json::from_slice(&bytes)
             .map_err(|e| decode_error("processing report", "$", &format!("not JSON: {e}")))?;
         let report = Arc::new(report);
@@ -423,6 +414,29 @@ impl AmazonChannel {
             cache.pop_front();
         }
         Ok(report)
+    }
+
+    /// A feed's or report's document: its pre-signed URL from `op`, downloaded, and
+    /// gunzipped when Amazon says so.
+    async fn document(&self, op: &'static str, path: &str) -> Result<Vec<u8>, ChannelError> {
+        let d = self
+            .client
+            .read(Request::get(op, path.to_string()))
+            .await?
+            .body;
+        let url = d
+            .get("url")
+            .and_then(Value::as_str)
+            .ok_or_else(|| decode_error(op, "url", "missing"))?;
+        let bytes = self.client.download(url).await?.to_vec();
+        if d.get("compressionAlgorithm").and_then(Value::as_str) != Some("GZIP") {
+            return Ok(bytes);
+        }
+        let mut out = Vec::new();
+        flate2::read::GzDecoder::new(bytes.as_slice())
+            .read_to_end(&mut out)
+            .map_err(|e| decode_error(op, "document", &format!("not gzip: {e}")))?;
+        Ok(out)
     }
 
     // ------------------------------------------------------------ FBA
@@ -752,7 +766,10 @@ impl Channel for AmazonChannel {
                 Operation::UpsertListing,
                 Operation::ConfirmShipment,
                 Operation::PullSettlements,
-            ],
+            ]
+            .into_iter()
+            .chain((self.conn().returns_lookback_days > 0).then_some(Operation::PullReturns))
+            .collect(),
             // Notifications come through SQS/EventBridge, not HTTP: `parse_webhook` only.
             realtime_webhooks: false,
             max_stock_batch: self.conn().feed_max_messages,
@@ -1220,6 +1237,17 @@ impl Channel for AmazonChannel {
             }
             Err(e) => Err(e),
         }
+    }
+
+    /// Merchant-fulfilled returns of the last `returns_lookback_days`, from the returns
+    /// report: one step of its life per call, never waiting (see [`returns`]). The page is
+    /// empty while a report is being prepared; `updated_after` is not used, because a
+    /// return's row changes long after the date the report selects it by.
+    async fn pull_returns(&self, _query: &PageQuery) -> Result<Page<Return>, ChannelError> {
+        if self.conn().returns_lookback_days == 0 {
+            return Err(ChannelError::Unsupported(Operation::PullReturns.as_str()));
+        }
+        self.pull_returns_report().await
     }
 
     /// Closed financial event groups (settlement periods) started after `updated_after`, one

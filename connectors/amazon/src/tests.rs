@@ -547,3 +547,214 @@ proptest! {
         }
     }
 }
+
+// ---------------------------------------------------------------- returns report
+
+mod returns_report {
+    use super::*;
+    use crate::returns::{decode_text, parse_date, parse_report, status_of};
+
+    const HEADER: &str = "Order ID\tOrder date\tReturn request date\tReturn request status\tAmazon RMA ID\tMerchant RMA ID\tLabel type\tLabel cost\tCurrency code\tReturn carrier\tTracking ID\tLabel to be paid by\tA-to-Z Claim\tIs prime\tASIN\tMerchant SKU\tItem Name\tReturn quantity\tReturn Reason\tIn policy\tReturn type\tResolution\tInvoice number\tReturn delivery date\tOrder Amount\tOrder quantity\tSafeT Action reason\tSafeT claim id\tSafeT claim state\tSafeT claim creation time\tSafeT claim reimbursement amount\tRefunded Amount";
+
+    /// One row in Amazon's layout; blanks as Amazon writes them (a single space).
+    fn row(
+        order: &str,
+        rma: &str,
+        sku: &str,
+        qty: &str,
+        status: &str,
+        delivered: &str,
+        refunded: &str,
+    ) -> String {
+        format!(
+            "{order}\t10-Jul-2025\t14-Jul-2025\t{status}\t{rma}\t \tAmazonPrePaidLabel\t4.14\tUSD\tUSPS\t9202090339598363834190\tSeller\tN\tN\tB0DFN2HN9N\t{sku}\tNecklace - 925 Sterling Silver\t{qty}\tAMZ-PG-WJ-TOO-SMALL\tY\tC-Returns\tStandardRefund\t \t{delivered}\t21.38\t2\t\t\t\t\t\t{refunded}"
+        )
+    }
+
+    fn report(rows: &[String]) -> String {
+        format!("{HEADER}\n{}\n", rows.join("\n"))
+    }
+
+    fn ok(p: &Pulled<Return>) -> &Return {
+        p.ok().unwrap_or_else(|| panic!("malformed: {p:?}"))
+    }
+
+    #[test]
+    fn a_row_in_amazons_layout_maps_to_one_return_per_item() {
+        let text = report(&[
+            row(
+                "113-6277818-6289068",
+                "DfqRyqfBRRMA",
+                "PANEC-925SS-IT",
+                "2",
+                "Approved",
+                " ",
+                " ",
+            ),
+            row(
+                "113-6277818-6289068",
+                "DfqRyqfBRRMA",
+                "CHAIN-18",
+                "1",
+                "Approved",
+                "20-Jul-2025",
+                "21.38",
+            ),
+        ]);
+        let items = parse_report(&text, "returns report 1").unwrap();
+        assert_eq!(items.len(), 2);
+        let a = ok(&items[0]);
+        assert_eq!(a.external_id, "DfqRyqfBRRMA/PANEC-925SS-IT");
+        assert_eq!(a.order_external_id, "113-6277818-6289068");
+        assert_eq!(a.status, ReturnStatus::Approved);
+        assert_eq!(a.raw_status, "Approved");
+        assert_eq!(a.lines.len(), 1);
+        assert_eq!(a.lines[0].sku.as_deref(), Some("PANEC-925SS-IT"));
+        assert_eq!(a.lines[0].quantity, dec!(2));
+        assert_eq!(a.lines[0].reason.as_deref(), Some("AMZ-PG-WJ-TOO-SMALL"));
+        assert_eq!(a.requested_at.to_string(), "2025-07-14T00:00:00Z");
+        assert_eq!(a.received_at, None);
+        assert_eq!(a.refund, None);
+        // The second item came back (and was refunded) on its own day.
+        let b = ok(&items[1]);
+        assert_eq!(b.external_id, "DfqRyqfBRRMA/CHAIN-18");
+        assert_eq!(b.status, ReturnStatus::Refunded);
+        assert_eq!(b.received_at.unwrap().to_string(), "2025-07-20T00:00:00Z");
+        assert_eq!(b.updated_at, b.received_at.unwrap());
+        let m = b.refund.as_ref().unwrap();
+        assert_eq!((m.amount, m.currency.code()), (dec!(21.38), "USD"));
+        // The raw row keeps every column by name.
+        assert_eq!(b.raw["Label cost"], "4.14");
+    }
+
+    #[test]
+    fn the_same_report_maps_to_the_same_payloads() {
+        // The daemon drops a row it has staged before by its payload hash: a re-read must
+        // produce byte-identical returns.
+        let text = report(&[row("1", "R1", "A", "1", "Approved", "", "")]);
+        let a = serde_json::to_string(&parse_report(&text, "r").unwrap()).unwrap();
+        let b = serde_json::to_string(&parse_report(&text, "r").unwrap()).unwrap();
+        assert_eq!(a, b);
+    }
+
+    #[test]
+    fn rows_of_one_item_add_up() {
+        let text = report(&[
+            row("1", "R1", "A", "1", "Approved", "20-Jul-2025", ""),
+            row("1", "R1", "A", "2", "Approved", "20-Jul-2025", ""),
+        ]);
+        let items = parse_report(&text, "r").unwrap();
+        assert_eq!(items.len(), 1);
+        assert_eq!(ok(&items[0]).lines[0].quantity, dec!(3));
+        assert_eq!(ok(&items[0]).status, ReturnStatus::Received);
+        assert!(ok(&items[0]).raw.is_array());
+    }
+
+    #[test]
+    fn a_bad_row_names_its_field_and_the_others_are_read() {
+        let text = report(&[
+            row("1", "R1", "A", "two", "Approved", "", ""),
+            row("1", "R2", "B", "1", "Approved", "the 20th", ""),
+            row("1", "R3", "C", "1", "Approved", "", "12,50 EUR"),
+            row("1", "R4", "", "1", "Approved", "", ""),
+            row("1", "R5", "E", "1", "Approved", "", ""),
+        ]);
+        let items = parse_report(&text, "returns report 7").unwrap();
+        assert_eq!(items.len(), 5);
+        let err = |i: usize| match &items[i] {
+            Pulled::Malformed {
+                error, external_id, ..
+            } => (error.clone(), external_id.clone()),
+            p => panic!("row {i} should be malformed: {p:?}"),
+        };
+        let (e, id) = err(0);
+        assert_eq!(e.field, "Return quantity");
+        assert!(e.message.contains("\"two\""), "{e}");
+        assert!(
+            e.record.contains("R1/A") && e.record.contains("line 2"),
+            "{e}"
+        );
+        assert_eq!(id.as_deref(), Some("R1/A"));
+        assert_eq!(err(1).0.field, "Return delivery date");
+        assert_eq!(err(2).0.field, "Refunded Amount");
+        let (e, id) = err(3);
+        assert_eq!(e.field, "Merchant SKU");
+        assert_eq!(id, None);
+        assert_eq!(ok(&items[4]).external_id, "R5/E");
+    }
+
+    #[test]
+    fn a_file_without_the_columns_is_refused_whole() {
+        let e = parse_report("sku\tqty\nA\t1\n", "returns report 9").unwrap_err();
+        assert_eq!(e.field, "header");
+        assert!(e.message.contains("Merchant SKU"), "{e}");
+        assert!(parse_report("", "r").unwrap().is_empty());
+        assert!(
+            parse_report(&format!("{HEADER}\n"), "r")
+                .unwrap()
+                .is_empty()
+        );
+    }
+
+    #[test]
+    fn statuses_follow_the_parcel_first() {
+        let usd = |a| Money {
+            amount: a,
+            currency: Currency::new("USD").unwrap(),
+        };
+        assert_eq!(
+            status_of("Pending Authorization", false, None),
+            ReturnStatus::Requested
+        );
+        assert_eq!(status_of("Authorized", false, None), ReturnStatus::Approved);
+        assert_eq!(status_of("Approved", true, None), ReturnStatus::Received);
+        assert_eq!(
+            status_of("Closed", true, Some(&usd(dec!(5)))),
+            ReturnStatus::Refunded
+        );
+        assert_eq!(
+            status_of("Closed", false, Some(&usd(dec!(5)))),
+            ReturnStatus::Closed
+        );
+        assert_eq!(status_of("Rejected", false, None), ReturnStatus::Rejected);
+        assert_eq!(
+            status_of("Something new", false, None),
+            ReturnStatus::Unknown
+        );
+    }
+
+    #[test]
+    fn dates_and_encodings() {
+        assert_eq!(
+            parse_date("14-Jul-2025").unwrap().to_string(),
+            "2025-07-14T00:00:00Z"
+        );
+        assert_eq!(
+            parse_date("2025-07-14").unwrap().to_string(),
+            "2025-07-14T00:00:00Z"
+        );
+        assert_eq!(
+            parse_date("2025-07-14T08:30:00+02:00").unwrap().to_string(),
+            "2025-07-14T06:30:00Z"
+        );
+        assert!(parse_date("14/07/2025").is_none());
+        // Windows-1252, as some marketplaces' flat files are: nothing lost, nothing replaced.
+        assert_eq!(decode_text(b"Caf\xe9 \x80 \x93\x96"), "Café € “–");
+        assert_eq!(decode_text("\u{feff}Café".as_bytes()), "Café");
+    }
+
+    #[test]
+    fn the_lookback_is_bounded_by_amazons_limit() {
+        let secrets = ConnectorSecrets::new()
+            .with("refresh_token", SecretString::from("r".to_string()))
+            .with("client_secret", SecretString::from("s".to_string()));
+        let conn = json!({"client_id": "c", "seller_id": "S", "marketplace_id": MKT});
+        assert!(AmazonConfig::from_parts(&conn, &secrets).is_ok());
+        let mut long = conn.clone();
+        long["returns_lookback_days"] = json!(61);
+        let e = AmazonConfig::from_parts(&long, &secrets)
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("returns_lookback_days"), "{e}");
+    }
+}

@@ -18,7 +18,9 @@ use std::time::Duration;
 
 use channel_amazon::AmazonChannel;
 use channel_amazon::config::operations;
-use channel_amazon::sandbox::{AmazonSandbox, Fault, FbaRow, NewItem, NewOrder, SandboxConfig};
+use channel_amazon::sandbox::{
+    AmazonSandbox, Fault, FbaRow, NewItem, NewOrder, NewReturn, SandboxConfig,
+};
 use channels_core::*;
 use rust_decimal_macros::dec;
 use serde_json::{Value, json};
@@ -107,7 +109,7 @@ fn embedded_usage_plans_match_the_shared_table() {
         );
         assert_eq!(found["burst"].as_f64(), Some(o.burst), "{}", o.operation_id);
     }
-    assert_eq!(operations().len(), 16);
+    assert_eq!(operations().len(), 19);
 }
 
 #[test]
@@ -168,6 +170,9 @@ fn operations_and_query_parameters_are_declared_in_the_models() {
             "listFinancialEventsByGroupId",
             &["MaxResultsPerPage", "NextToken"][..],
         ),
+        ("createReport", &[][..]),
+        ("getReport", &[][..]),
+        ("getReportDocument", &[][..]),
     ]);
     for o in operations() {
         let s = spec_of(&dir, &o.operation_id);
@@ -389,6 +394,27 @@ async fn workflow(sb: &AmazonSandbox) {
         .unwrap();
     sb.open_settlement_group();
     ch.pull_settlements(&PageQuery::default()).await.unwrap();
+    // Returns: a report requested, polled until done, its document read.
+    sb.add_return(NewReturn {
+        order_id: mfn.clone(),
+        rma: "RMA-C".into(),
+        sku: "C-01".into(),
+        quantity: 1,
+        reason: "AMZ-PG-BAD-DESC".into(),
+        status: "Closed".into(),
+        requested: jiff::Timestamp::now() - jiff::SignedDuration::from_hours(24),
+        delivered: Some(jiff::Timestamp::now()),
+        refunded: Some(dec!(30)),
+    });
+    let mut returned = Vec::new();
+    for _ in 0..40 {
+        returned = ch.pull_returns(&PageQuery::default()).await.unwrap().items;
+        if !returned.is_empty() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(returned.len(), 1, "the returns report was never read");
     // A throttle and an auth failure, answered in the models' error shapes.
     sb.inject_fault("getOrder", Fault::QuotaExceeded, 1);
     plain.get_order(&afn).await.unwrap();

@@ -1045,3 +1045,111 @@ async fn the_connector_never_exceeds_the_published_plans() {
     }
     assert_within_plan(&sb);
 }
+
+/// Calls `pull_returns` until a report has been read (it never waits itself).
+async fn read_returns(ch: &AmazonChannel) -> Vec<Pulled<Return>> {
+    for _ in 0..40 {
+        let p = ch.pull_returns(&PageQuery::default()).await.unwrap();
+        assert!(p.next.is_none());
+        if !p.items.is_empty() {
+            return p.items;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("no returns report was read");
+}
+
+fn days_ago(d: i64) -> jiff::Timestamp {
+    jiff::Timestamp::now() - jiff::SignedDuration::from_hours(24 * d)
+}
+
+#[tokio::test]
+async fn returns_come_from_the_flat_file_returns_report() {
+    use channel_amazon::sandbox::NewReturn;
+    let sb = start(SandboxConfig {
+        feed_delay: Duration::from_millis(100),
+        ..SandboxConfig::default()
+    })
+    .await;
+    let ch = channel(&sb, |c| c.returns_interval_secs = 0);
+    assert!(ch.capabilities().supports(Operation::PullReturns));
+
+    // Nothing returned yet: the report is requested, then CANCELLED (Amazon's "no data").
+    let p = ch.pull_returns(&PageQuery::default()).await.unwrap();
+    assert!(p.items.is_empty() && p.next.is_none());
+    tokio::time::sleep(Duration::from_millis(150)).await;
+    assert!(
+        ch.pull_returns(&PageQuery::default())
+            .await
+            .unwrap()
+            .items
+            .is_empty()
+    );
+    let c = sb.counters();
+    assert_eq!(c.request_count("createReport"), 1);
+    assert_eq!(c.request_count("getReport"), 2);
+    assert_eq!(c.request_count("getReportDocument"), 0);
+
+    let ret = |rma: &str, sku: &str, days: i64| NewReturn {
+        order_id: "113-0000001-0000001".into(),
+        rma: rma.into(),
+        sku: sku.into(),
+        quantity: 1,
+        reason: "AMZ-PG-BAD-DESC".into(),
+        status: "Approved".into(),
+        requested: days_ago(days),
+        delivered: None,
+        refunded: None,
+    };
+    sb.add_return(ret("RMA1", "A-1", 3));
+    sb.add_return(ret("RMA1", "B-2", 3));
+    sb.add_return(ret("RMA0", "A-1", 75)); // outside the 60-day window
+    let items = read_returns(&ch).await;
+    let ids: Vec<&str> = items
+        .iter()
+        .map(|p| p.ok().unwrap().external_id.as_str())
+        .collect();
+    assert_eq!(ids, ["RMA1/A-1", "RMA1/B-2"]);
+    assert!(
+        items
+            .iter()
+            .all(|p| p.ok().unwrap().status == ReturnStatus::Approved)
+    );
+
+    // One item reaches the seller and is refunded: the next report says so; the other item's
+    // row is unchanged (the daemon's inbox drops it by its payload hash).
+    sb.deliver_return("RMA1", "A-1", days_ago(0), Some(dec!(19.99)))
+        .unwrap();
+    let again = read_returns(&ch).await;
+    let a = again[0].ok().unwrap();
+    assert_eq!(a.status, ReturnStatus::Refunded);
+    assert_eq!(a.refund.as_ref().unwrap().amount, dec!(19.99));
+    assert!(a.received_at.is_some());
+    assert_eq!(again[1], items[1]);
+
+    // Compressed documents are read the same.
+    sb.set_gzip_reports(true);
+    assert_eq!(read_returns(&ch).await, again);
+
+    // At most one report per interval, and nothing at all with a zero look-back.
+    let hourly = channel(&sb, |c| c.returns_interval_secs = 3600);
+    read_returns(&hourly).await;
+    assert_within_plan(&sb);
+    sb.reset_counters();
+    assert!(
+        hourly
+            .pull_returns(&PageQuery::default())
+            .await
+            .unwrap()
+            .items
+            .is_empty()
+    );
+    assert_eq!(sb.counters().request_count("createReport"), 0);
+    let off = channel(&sb, |c| c.returns_lookback_days = 0);
+    assert!(!off.capabilities().supports(Operation::PullReturns));
+    assert!(matches!(
+        off.pull_returns(&PageQuery::default()).await,
+        Err(ChannelError::Unsupported(_))
+    ));
+    assert_within_plan(&sb);
+}

@@ -12,6 +12,8 @@
 //! GET   /listings/2021-08-01/items/{sellerId}?identifiers&identifiersType=SKU
 //! POST  /feeds/2021-06-30/documents → pre-signed /_s3/documents/{id} (PUT the document)
 //! POST  /feeds/2021-06-30/feeds (202)   GET …/feeds/{feedId}   GET …/documents/{id}
+//! POST  /reports/2021-06-30/reports (202)   GET …/reports/{reportId}   GET …/documents/{id}
+//!       (the flat-file returns report only: see `returns.rs`)
 //! GET   /fba/inventory/v1/summaries
 //! GET   /finances/v0/financialEventGroups   …/{eventGroupId}/financialEvents
 //! ```
@@ -24,6 +26,7 @@
 //! The test's hand: [`AmazonSandbox`]'s methods, and a small `/_sandbox` HTTP control API.
 
 mod limits;
+mod returns;
 mod routes;
 mod state;
 mod wire;
@@ -42,6 +45,7 @@ use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
 pub use limits::{Fault, OpLimit, published};
+pub use returns::{COLUMNS as RETURNS_REPORT_COLUMNS, NewReturn};
 pub use state::{Counters, FbaRow, NewItem, NewOrder, SbAddress, SbListing};
 pub use wire::ApiError;
 
@@ -64,7 +68,7 @@ pub struct SandboxConfig {
     /// Multiplies every published rate (not the burst): a seller with a higher usage plan.
     /// `x-amzn-RateLimit-Limit` reports the scaled rate.
     pub rate_scale: f64,
-    /// Time from createFeed to DONE.
+    /// Time from createFeed (and createReport) to DONE.
     pub feed_delay: Duration,
     /// Items per getOrderItems page.
     pub items_per_page: usize,
@@ -346,6 +350,36 @@ impl AmazonSandbox {
                 }
             })
             .collect()
+    }
+
+    // ---- returns
+
+    /// A return request in Seller Central's list (and so in every later returns report).
+    pub fn add_return(&self, r: NewReturn) {
+        self.app.state.lock().returns.push(r);
+    }
+
+    /// The parcel of return `rma` (item `sku`) reached the seller; `refunded` when the buyer
+    /// was refunded too.
+    pub fn deliver_return(
+        &self,
+        rma: &str,
+        sku: &str,
+        at: jiff::Timestamp,
+        refunded: Option<Decimal>,
+    ) -> Result<(), ApiError> {
+        let mut st = self.app.state.lock();
+        let r = st
+            .returns
+            .iter_mut()
+            .find(|r| r.rma == rma && r.sku == sku)
+            .ok_or_else(|| ApiError::not_found(format!("return {rma}/{sku}")))?;
+        r.delivered = Some(at);
+        r.refunded = refunded;
+        if refunded.is_some() {
+            r.status = "Closed".into();
+        }
+        Ok(())
     }
 
     // ---- FBA and finances

@@ -47,6 +47,12 @@ pub(crate) fn router(app: Arc<App>) -> Router {
         .route("/feeds/2021-06-30/documents/{id}", get(get_feed_document))
         .route("/feeds/2021-06-30/feeds", post(create_feed))
         .route("/feeds/2021-06-30/feeds/{id}", get(get_feed))
+        .route("/reports/2021-06-30/reports", post(create_report))
+        .route("/reports/2021-06-30/reports/{id}", get(get_report))
+        .route(
+            "/reports/2021-06-30/documents/{id}",
+            get(get_report_document),
+        )
         .route("/fba/inventory/v1/summaries", get(inventory_summaries))
         .route("/finances/v0/financialEventGroups", get(list_groups))
         .route(
@@ -731,6 +737,80 @@ async fn get_feed_document(
                 .get(&id)
                 .ok_or_else(|| ApiError::not_found(format!("feed document {id}")))?;
             let mut v = json!({"feedDocumentId": id, "url": doc_url(&app2, &id)});
+            if d.gzip {
+                v["compressionAlgorithm"] = json!("GZIP");
+            }
+            Ok((StatusCode::OK, v))
+        },
+    )
+    .await
+}
+
+async fn create_report(AxState(app): S, headers: HeaderMap, body: Bytes) -> Response {
+    let delay = *app.feed_delay.lock();
+    let raw = body.clone();
+    api(
+        &app,
+        &headers,
+        "createReport",
+        // A request for data: it changes nothing of the seller's, so it is not a write.
+        false,
+        None,
+        Some(&raw),
+        move |st, _| {
+            let id = st.create_report(&json_body(&body)?, delay)?;
+            Ok((StatusCode::ACCEPTED, json!({"reportId": id})))
+        },
+    )
+    .await
+}
+
+async fn get_report(AxState(app): S, headers: HeaderMap, Path(id): Path<String>) -> Response {
+    api(
+        &app,
+        &headers,
+        "getReport",
+        false,
+        None,
+        None,
+        move |st, _| {
+            st.advance_report(&id)?;
+            let r = st
+                .reports
+                .get(&id)
+                .ok_or_else(|| ApiError::not_found(format!("report {id}")))?;
+            Ok((StatusCode::OK, st.report_view(r)))
+        },
+    )
+    .await
+}
+
+async fn get_report_document(
+    AxState(app): S,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> Response {
+    let app2 = app.clone();
+    api(
+        &app,
+        &headers,
+        "getReportDocument",
+        false,
+        None,
+        None,
+        move |st, _| {
+            if !st
+                .reports
+                .values()
+                .any(|r| r.doc.as_deref() == Some(id.as_str()))
+            {
+                return Err(ApiError::not_found(format!("report document {id}")));
+            }
+            let d = st
+                .docs
+                .get(&id)
+                .ok_or_else(|| ApiError::not_found(format!("report document {id}")))?;
+            let mut v = json!({"reportDocumentId": id, "url": doc_url(&app2, &id)});
             if d.gzip {
                 v["compressionAlgorithm"] = json!("GZIP");
             }

@@ -238,6 +238,9 @@ pub(crate) struct State {
     pub fba: BTreeMap<String, FbaRow>,
     pub docs: BTreeMap<String, Doc>,
     pub feeds: BTreeMap<String, Feed>,
+    /// Seller Central's returns list, and the returns reports requested.
+    pub returns: Vec<super::returns::NewReturn>,
+    pub reports: BTreeMap<String, super::returns::Report>,
     pub groups: Vec<Group>,
     pub cursors: BTreeMap<String, Cursor>,
     pub item_cursors: BTreeMap<String, (String, usize)>,
@@ -260,6 +263,8 @@ impl State {
             fba: BTreeMap::new(),
             docs: BTreeMap::new(),
             feeds: BTreeMap::new(),
+            returns: Vec::new(),
+            reports: BTreeMap::new(),
             groups: Vec::new(),
             cursors: BTreeMap::new(),
             item_cursors: BTreeMap::new(),
@@ -277,7 +282,7 @@ impl State {
         self.seq
     }
 
-    fn token(&mut self, prefix: &str) -> String {
+    pub(crate) fn token(&mut self, prefix: &str) -> String {
         let n = self.next_seq();
         format!("{prefix}{n:08}x{:04x}", (n * 40503) % 65536)
     }
