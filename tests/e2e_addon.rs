@@ -577,3 +577,102 @@ async fn without_the_addon_everything_works_through_client_order_ref_and_logs() 
         .unwrap_err();
     assert!(matches!(e, OdooError::UnknownModel(_)), "{e:?}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_price_sent_in_an_amazon_feed_is_settled_when_the_feed_is_done() {
+    use channel_amazon::sandbox::{AmazonSandbox, SandboxConfig};
+    use channels_core::ChannelId;
+    use odoo_channels::sync::channels::ChannelHandle;
+    let w = world(true, true).await;
+    let product = stock_first(&w, 20.0);
+    let sku = "SKU-000001".to_string();
+    let amz_sb = AmazonSandbox::start(SandboxConfig {
+        feed_delay: Duration::from_millis(50),
+        ..Default::default()
+    })
+    .await
+    .unwrap();
+    amz_sb.add_listing(&sku, 0, rust_decimal::Decimal::new(1000, 2));
+    // Every update goes through a JSON_LISTINGS_FEED: accepted now, applied later.
+    let mut cfg = amz_sb.amazon_config();
+    cfg.connection.feed_threshold = 0;
+    let amz_cfg = Config::from_toml_str(&format!(
+        "{}\n[[channels]]\nid = \"amz\"\nkind = \"amazon\"\n",
+        w.emb.config_toml("sqlite:///unused.db")
+    ))
+    .unwrap();
+    let mut handles = channels::build_all(
+        &Config::from_toml_str(&w.emb.config_toml("sqlite:///unused.db")).unwrap(),
+        &channels::registry(),
+    )
+    .unwrap();
+    handles.push(ChannelHandle {
+        id: ChannelId::new("amz").unwrap(),
+        config: amz_cfg.channel("amz").unwrap().clone(),
+        channel: Arc::new(
+            channel_amazon::AmazonChannel::new(ChannelId::new("amz").unwrap(), cfg).unwrap(),
+        ),
+    });
+    let engine = Engine::start(
+        &amz_cfg,
+        w.store.clone(),
+        w.odoo.clone(),
+        handles,
+        EventBus::new(),
+    )
+    .await
+    .unwrap();
+    let ch = w
+        .admin
+        .create(
+            "channel.channel",
+            obj(json!({"name": "Amazon US", "code": "amz", "kind": "amazon"})),
+            None,
+        )
+        .await
+        .unwrap();
+    let binding = w
+        .admin
+        .create(
+            "channel.product.binding",
+            obj(json!({"channel_id": ch, "product_id": product, "external_sku": sku, "price": 42.5})),
+            None,
+        )
+        .await
+        .unwrap();
+    engine.reload_catalog().await.unwrap();
+    let mut applied = 0;
+    for _ in 0..20 {
+        let r = engine.cycle().await;
+        assert!(r.errors.is_empty(), "{:?}", r.errors);
+        applied += r.listings["amz"].prices_applied;
+        if applied > 0 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(60)).await;
+    }
+    assert_eq!(applied, 1, "the feed's price was settled once");
+    assert_eq!(amz_sb.price(&sku).unwrap().normalize().to_string(), "42.5");
+    let b = rows(
+        &w,
+        "channel.product.binding",
+        Domain::leaf("id", "=", binding),
+        &["last_pushed_price"],
+    )
+    .await;
+    assert_eq!(b[0]["last_pushed_price"], json!(42.5), "{b:?}");
+    // Settled: later rounds send no price again.
+    let feeds = amz_sb.counters().request_count("createFeed");
+    for _ in 0..3 {
+        let r = engine.cycle().await;
+        assert_eq!(r.listings["amz"].prices_queued, 0);
+        tokio::time::sleep(Duration::from_millis(60)).await;
+    }
+    let later = amz_sb.counters();
+    assert!(
+        later.request_count("createFeed") <= feeds + 1,
+        "no price re-sent: {:?}",
+        later.requests
+    );
+    assert_eq!(later.total_violations(), 0);
+}

@@ -29,7 +29,7 @@ use channels_core::{
     ChannelKind, ChannelValue, Currency, Listing, Money, Operation, PriceUpdate, PushOutcome,
     Weight, WeightUnit,
 };
-use jiff::{SignedDuration, Timestamp};
+use jiff::Timestamp;
 use rust_decimal::Decimal;
 use rust_decimal::prelude::ToPrimitive;
 use serde_json::{Map, Value, json};
@@ -37,6 +37,7 @@ use serde_json::{Map, Value, json};
 use super::channels::ChannelHandle;
 use super::events::{EventBus, SyncEvent};
 use super::odoo_log::{OdooLog, model};
+use super::outbox::{self, retry_at};
 use super::pricing;
 use crate::odoo::{Domain, OdooClient, OdooError, Record, SearchOpts};
 use crate::store::{PushKind, Store, StoreError};
@@ -364,8 +365,17 @@ pub async fn round(
     // Prices.
     if caps.supports(Operation::PushPrices) && !prices.is_empty() {
         let version = next_price_version(store).await?;
+        // A price already on its way (waiting, in a feed the channel is processing, or
+        // refused for good) is not queued again: the outbox compares a new value with the
+        // acknowledged one only, and would send the same price twice.
+        let on_its_way: HashMap<String, Decimal> = store
+            .queued_values(chan, PushKind::Price)
+            .await?
+            .into_iter()
+            .collect();
         for b in &bindings {
             if let Some(m) = prices.get(&b.id)
+                && on_its_way.get(&b.sku) != Some(&m.amount)
                 && let crate::store::EnqueueOutcome::Queued { .. } = store
                     .enqueue(chan, PushKind::Price, &b.sku, m.amount, version)
                     .await?
@@ -432,8 +442,10 @@ async fn next_price_version(store: &Store) -> Result<i64, StoreError> {
     Ok(next)
 }
 
-/// Drain the channel's price outbox (as the stock push does for quantities: acknowledged per
-/// SKU and version, refusals wait for a newer value, unknown outcomes go back to the queue).
+/// Drain the channel's price outbox, as the stock push does for quantities (one settling of
+/// the answers for both, `outbox::settle`): acknowledged per SKU and version, refusals wait
+/// for a newer value, unknown outcomes go back to the queue, and prices a channel accepted for
+/// later (an Amazon feed) are polled first and settled when it has processed them.
 async fn push_prices(
     ch: &ChannelHandle,
     store: &Store,
@@ -446,6 +458,26 @@ async fn push_prices(
     let chan = ch.config.id.as_str();
     let mut applied: Vec<(String, Decimal, Timestamp)> = Vec::new();
     let mut refused: Vec<(String, String)> = Vec::new();
+    let mut count = |s: outbox::Settled, report: &mut ListingsReport| {
+        report.prices_applied += s.applied.len();
+        report.prices_rejected += s.rejected.len();
+        report
+            .errors
+            .extend(s.errors.into_iter().map(|e| format!("price {e}")));
+        for (sku, v) in s.applied {
+            if let Some(ChannelValue::Price { price, .. }) = v {
+                applied.push((sku, price.amount, Timestamp::now()));
+            }
+        }
+        refused.extend(
+            s.rejected
+                .into_iter()
+                .map(|(sku, reason)| (sku, format!("price refused: {reason}"))),
+        );
+    };
+    if let Some(s) = outbox::poll_in_flight(ch, store, PushKind::Price).await? {
+        count(s, report);
+    }
     loop {
         let batch = store
             .claim_batch(chan, PushKind::Price, PRICE_BATCH, Timestamp::now())
@@ -454,7 +486,7 @@ async fn push_prices(
             break;
         }
         let mut updates = Vec::with_capacity(batch.len());
-        let mut rows = HashMap::new();
+        let mut rows = outbox::SentRows::new();
         for it in &batch {
             let Some(currency) = currency_of.get(it.sku.as_str()) else {
                 // The binding is gone: drop the row for good.
@@ -487,52 +519,20 @@ async fn push_prices(
                 break;
             }
         };
-        let mut sent = Vec::new();
-        for o in &outcomes {
-            let Some((row, attempts)) = rows.remove(&(o.sku().to_owned(), o.version())) else {
-                continue;
-            };
-            match o {
-                PushOutcome::Applied { sku, .. } => {
-                    sent.push(row);
-                    report.prices_applied += 1;
-                    if let Some(u) = updates.iter().find(|u| &u.sku == sku) {
-                        applied.push((sku.clone(), u.price.amount, Timestamp::now()));
-                    }
-                }
-                PushOutcome::Rejected {
-                    sku,
-                    reason,
-                    retryable,
-                    ..
-                } => {
-                    report.prices_rejected += 1;
-                    report.errors.push(format!("price {sku}: {reason}"));
-                    refused.push((sku.clone(), format!("price refused: {reason}")));
-                    store
-                        .mark_failed(row, reason, retry_at(*retryable, attempts))
-                        .await?;
-                }
-                PushOutcome::Pending { .. } => {}
-                PushOutcome::Conflict { .. } | PushOutcome::Unknown { .. } => {
-                    store
-                        .mark_failed(row, "outcome unknown", retry_at(true, attempts))
-                        .await?;
-                }
+        let settled = outbox::settle(chan, store, &rows, &outcomes).await?;
+        // Rows the connector did not answer for go back to the queue.
+        for (id, attempts) in rows.values() {
+            if !settled.answered.contains(id) {
+                store
+                    .mark_failed(
+                        *id,
+                        "no answer from the connector",
+                        retry_at(true, *attempts),
+                    )
+                    .await?;
             }
         }
-        for (id, attempts) in rows.values() {
-            store
-                .mark_failed(
-                    *id,
-                    "no answer from the connector",
-                    retry_at(true, *attempts),
-                )
-                .await?;
-        }
-        if !sent.is_empty() {
-            store.mark_sent(&sent).await?;
-        }
+        count(settled, report);
         if batch.len() < PRICE_BATCH as usize {
             break;
         }
@@ -554,13 +554,6 @@ async fn push_prices(
         }
     }
     Ok(())
-}
-
-fn retry_at(retryable: bool, attempts: i64) -> Option<Timestamp> {
-    retryable.then(|| {
-        let secs = (5i64 << attempts.clamp(0, 8)).min(900);
-        Timestamp::now() + SignedDuration::from_secs(secs)
-    })
 }
 
 async fn read_bindings(odoo: &OdooClient, channel_id: i64) -> Result<Vec<BindingRow>, OdooError> {

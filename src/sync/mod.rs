@@ -37,6 +37,7 @@ pub mod fulfilment;
 pub mod listings;
 pub mod odoo_log;
 pub mod orders;
+mod outbox;
 pub mod pricing;
 pub mod quarantine;
 pub mod queue;

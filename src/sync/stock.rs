@@ -21,7 +21,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
-use channels_core::{ChannelValue, PendingHandle, PushOutcome, StockUpdate};
+use channels_core::{ChannelValue, StockUpdate};
 use jiff::{SignedDuration, Timestamp};
 use rust_decimal::Decimal;
 use rust_decimal::prelude::ToPrimitive;
@@ -29,6 +29,7 @@ use rust_decimal::prelude::ToPrimitive;
 use super::catalog::Catalog;
 use super::channels::ChannelHandle;
 use super::events::{EventBus, SyncEvent};
+use super::outbox::{self, Settled, retry_at};
 use super::reorder::{Reorder, ReorderAction};
 pub use super::stock_view::Warehouse;
 use super::stock_view::{self, Cell, StockView};
@@ -960,7 +961,10 @@ pub async fn push_channel(
     let started = Instant::now();
     let id = ch.config.id.as_str();
     let mut report = PushReport::default();
-    poll_in_flight(ch, store, &mut report).await?;
+    if let Some(s) = outbox::poll_in_flight(ch, store, PushKind::Stock).await? {
+        report.calls += 1;
+        count(s, &mut report);
+    }
     loop {
         let batch = store
             .claim_batch(id, PushKind::Stock, PUSH_BATCH, Timestamp::now())
@@ -978,7 +982,7 @@ pub async fn push_channel(
                 location: None,
             })
             .collect();
-        let rows: HashMap<(String, u64), (i64, i64)> = batch
+        let rows: outbox::SentRows = batch
             .iter()
             .map(|it| ((it.sku.clone(), it.version as u64), (it.id, it.attempts)))
             .collect();
@@ -996,7 +1000,9 @@ pub async fn push_channel(
                 break;
             }
         };
-        let answered = settle(id, store, &rows, &outcomes, &mut report).await?;
+        let mut settled = outbox::settle(id, store, &rows, &outcomes).await?;
+        let answered = std::mem::take(&mut settled.answered);
+        count(settled, &mut report);
         // Rows the connector did not answer for go back to the queue.
         for it in &batch {
             if !answered.contains(&it.id) {
@@ -1031,115 +1037,17 @@ pub async fn push_channel(
     Ok(report)
 }
 
-/// How long a row accepted for asynchronous processing stays in flight before it is sent
-/// again: Amazon processes a listings feed in minutes, rarely more than a quarter of an hour.
-const PENDING_LEASE: SignedDuration = SignedDuration::from_hours(1);
-
-/// Ask the channel about the rows it accepted earlier; settle those it has finished. A
-/// channel that cannot be polled, or fails to answer, leaves them in flight until the lease.
-async fn poll_in_flight(
-    ch: &ChannelHandle,
-    store: &Store,
-    report: &mut PushReport,
-) -> Result<(), StockError> {
-    let id = ch.config.id.as_str();
-    let waiting = store.in_flight(id, PushKind::Stock).await?;
-    if waiting.is_empty() {
-        return Ok(());
-    }
-    let handles: Vec<PendingHandle> = waiting
-        .iter()
-        .map(|w| PendingHandle(w.handle.clone()))
-        .collect();
-    report.calls += 1;
-    let outcomes = match ch.channel.poll_pending(&handles).await {
-        Ok(o) => o,
-        Err(e) => {
-            tracing::warn!(channel = id, error = %e, waiting = waiting.len(), "could not poll accepted pushes; they stay in flight");
-            report.errors.push(format!("poll: {e}"));
-            return Ok(());
-        }
-    };
-    let rows: HashMap<(String, u64), (i64, i64)> = waiting
-        .iter()
-        .map(|w| ((w.sku.clone(), w.version as u64), (w.id, w.attempts)))
-        .collect();
-    settle(id, store, &rows, &outcomes, report).await?;
-    Ok(())
-}
-
-/// Apply a connector's per-item answers to the outbox rows they belong to (by SKU and
-/// version); returns the rows answered for. `Pending` keeps a row in flight with its handle.
-async fn settle(
-    channel: &str,
-    store: &Store,
-    rows: &HashMap<(String, u64), (i64, i64)>,
-    outcomes: &[PushOutcome],
-    report: &mut PushReport,
-) -> Result<std::collections::HashSet<i64>, StockError> {
-    let mut answered = std::collections::HashSet::new();
-    let mut sent = Vec::new();
-    for outcome in outcomes {
-        let key = (outcome.sku().to_owned(), outcome.version());
-        let Some(&(row, attempts)) = rows.get(&key) else {
-            tracing::warn!(channel, sku = %key.0, "connector answered for a SKU it was not sent");
-            continue;
-        };
-        answered.insert(row);
-        match outcome {
-            PushOutcome::Applied { channel_value, .. } => {
-                sent.push(row);
-                report.applied += 1;
-                if let ChannelValue::Quantity { quantity } = channel_value {
-                    report.acknowledged.push((key.0.clone(), *quantity));
-                }
-            }
-            PushOutcome::Rejected {
-                reason, retryable, ..
-            } => {
-                report.rejected += 1;
-                report.errors.push(format!("{}: {reason}", key.0));
-                store
-                    .mark_failed(row, reason, retry_at(*retryable, attempts))
-                    .await?;
-            }
-            PushOutcome::Conflict { .. } => {
-                // The channel changed underneath (a sale): recompute before sending again.
-                report.conflicts += 1;
-                store
-                    .mark_failed(row, "compare-and-set conflict", retry_at(true, attempts))
-                    .await?;
-            }
-            PushOutcome::Unknown { reason, .. } => {
-                report
-                    .errors
-                    .push(format!("{}: outcome unknown: {reason}", key.0));
-                store
-                    .mark_failed(row, reason, retry_at(true, attempts))
-                    .await?;
-            }
-            PushOutcome::Pending { handle, .. } => {
-                // Accepted for asynchronous processing: in flight, with the handle to poll,
-                // until the channel settles it (see ARCHITECTURE.md, "Stock push").
-                report.pending += 1;
-                let until = Timestamp::now()
-                    .checked_add(PENDING_LEASE)
-                    .unwrap_or_else(|_| Timestamp::now());
-                store.mark_pending(row, &handle.0, until).await?;
-            }
-        }
-    }
-    if !sent.is_empty() {
-        store.mark_sent(&sent).await?;
-    }
-    Ok(answered)
-}
-
-/// When to try a failed row again: soon for transient trouble (backing off with attempts),
-/// never for a validation refusal (it waits in `failed` for a newer value or a person).
-fn retry_at(retryable: bool, attempts: i64) -> Option<Timestamp> {
-    retryable.then(|| {
-        let secs = (5i64 << attempts.clamp(0, 8)).min(900);
-        Timestamp::now() + SignedDuration::from_secs(secs)
-    })
+/// Fold the answers of one call into the round's report.
+fn count(s: Settled, report: &mut PushReport) {
+    report.applied += s.applied.len();
+    report
+        .acknowledged
+        .extend(s.applied.into_iter().filter_map(|(sku, v)| match v {
+            Some(ChannelValue::Quantity { quantity }) => Some((sku, quantity)),
+            _ => None,
+        }));
+    report.rejected += s.rejected.len();
+    report.conflicts += s.conflicts;
+    report.pending += s.pending;
+    report.errors.extend(s.errors);
 }
