@@ -104,7 +104,12 @@ pub async fn run(args: &DemoArgs) -> Result<(), SeamError> {
     engine.cycle().await;
     settle().await;
 
-    // 2. Orders arrive on the marketplace while the daemon runs its cycles.
+    // 2. Orders arrive on the marketplace while the daemon runs its cycles. They charge the
+    // sales tax Odoo has (the demo database's is 15 %): a seller-collected tax with no Odoo
+    // tax of the same rate is held for a person, which is right, but not what the demo shows.
+    if let Some(rate) = odoo_sale_tax_rate(&odoo).await {
+        emb.market.set_generated_tax_rate(rate);
+    }
     emb.market.start_generator(GeneratorConfig {
         interval: Duration::from_millis(args.order_interval_ms),
         bad_rate: 0.08,
@@ -203,10 +208,20 @@ pub async fn run(args: &DemoArgs) -> Result<(), SeamError> {
         .await
         .unwrap_or(0);
     let created = emb.market.order_ids().len();
-    let held = store
+    let quarantined = store
         .quarantined(Some(&emb.channel_id), crate::store::QuarantineState::Held)
         .await
         .map(|v| v.len())
+        .unwrap_or(0);
+    // Orders the audit rules held: in Odoo as drafts, each with a note and an activity.
+    let audit_held = odoo
+        .search_count(
+            "sale.order",
+            &Domain::leaf("client_order_ref", "=like", format!("{}:%", emb.channel_id))
+                .and(Domain::leaf("state", "=", "draft")),
+            None,
+        )
+        .await
         .unwrap_or(0);
     let counters = emb.market.counters();
     drop(engine);
@@ -219,7 +234,10 @@ pub async fn run(args: &DemoArgs) -> Result<(), SeamError> {
         emb.channel_id
     );
     println!(
-        "  held for a person             {held} (unknown SKU, unreadable payload…), each shown in Odoo"
+        "  held by the audit rules       {audit_held} drafts in Odoo (address, price, quantity…), each with a note and an activity"
+    );
+    println!(
+        "  quarantined                   {quarantined} (unknown SKU, unreadable payload…), each shown in Odoo"
     );
     println!("  Odoo calls by the daemon      {}", odoo.call_count());
     println!(
@@ -244,6 +262,24 @@ pub async fn run(args: &DemoArgs) -> Result<(), SeamError> {
 }
 
 const DEMO_TRACKING: &str = "1Z999AA10123456784";
+
+/// The rate of the first percent sale tax in Odoo (e.g. 0.15), if there is one.
+async fn odoo_sale_tax_rate(odoo: &OdooClient) -> Option<rust_decimal::Decimal> {
+    let rows = odoo
+        .search_read(
+            "account.tax",
+            &Domain::leaf("type_tax_use", "=", "sale")
+                .and(Domain::leaf("amount_type", "=", "percent"))
+                .and(Domain::leaf("amount", ">", 0)),
+            &["amount"],
+            &crate::odoo::SearchOpts::default().order("sequence, id").limit(1),
+        )
+        .await
+        .ok()?;
+    let percent = rows.first()?.get("amount")?.as_f64()?;
+    let percent = rust_decimal::Decimal::try_from(percent).ok()?.round_dp(4);
+    Some(percent / rust_decimal::Decimal::ONE_HUNDRED)
+}
 
 /// A person in Odoo: the first reserved delivery of a channel order gets a carrier and a
 /// tracking number and is validated. (picking name, marketplace order id).

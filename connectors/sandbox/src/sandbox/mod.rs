@@ -450,6 +450,12 @@ impl SandboxMarketplace {
         })
     }
 
+    /// The sales tax rate generated orders charge (default 8 %): a seller-collected tax the
+    /// daemon maps to the Odoo sale tax of the same rate.
+    pub fn set_generated_tax_rate(&self, rate: Decimal) {
+        self.app.with_state(|s| s.generated_tax_rate = rate);
+    }
+
     /// Starts (or restarts) the background order generator.
     pub fn start_generator(&self, config: GeneratorConfig) {
         self.app.start_generator(config);

@@ -401,6 +401,8 @@ pub(crate) struct State {
     pub events: Vec<SbEvent>,
     pub pending_events: Vec<SbEvent>,
     pub rng: StdRng,
+    /// The sales tax rate the generator's orders charge.
+    pub generated_tax_rate: Decimal,
     seq: u64,
     last_now: Timestamp,
 }
@@ -421,6 +423,7 @@ impl State {
             events: Vec::new(),
             pending_events: Vec::new(),
             rng: StdRng::seed_from_u64(seed),
+            generated_tax_rate: Decimal::new(8, 2),
             seq: 0,
             last_now: Timestamp::UNIX_EPOCH,
         };
@@ -1540,7 +1543,7 @@ impl State {
                 quantity: qty,
                 unit_price: None,
                 discount: None,
-                tax_rate: Some(Decimal::new(8, 2)),
+                tax_rate: Some(self.generated_tax_rate),
                 marketplace_tax,
             });
         }
