@@ -782,3 +782,43 @@ async fn a_reordering_rule_added_later_is_picked_up_and_fires_once() {
     w.cycle().await;
     assert_eq!(replenish(), 1);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reordering_rules_are_re_read_on_their_own_pace_without_a_full_read() {
+    let w = world(
+        5,
+        1,
+        "[inventory]\nreorder_enabled = true\nrefresh_every = \"1s\"\n",
+        |t| t,
+    )
+    .await;
+    let p = w.product(3);
+    w.set(3, 0, 12.0);
+    w.set(3, 1, 0.0);
+    assert!(w.cycle().await.recompute.unwrap().reorders.is_empty());
+    let wh = w.emb.odoo.catalog().unwrap().warehouse_ids[0];
+    h(&w)
+        .create(
+            "stock.warehouse.orderpoint",
+            json!({"product_id": p, "warehouse_id": wh, "location_id": w.loc(0),
+                   "product_min_qty": 20, "product_max_qty": 60, "trigger": "manual"}),
+        )
+        .unwrap();
+    let replenish = || {
+        w.emb
+            .odoo
+            .stats()
+            .count("stock.warehouse.orderpoint", "action_replenish")
+    };
+    // Nothing about the product's stock changes: only the timed re-read of the rules, in an
+    // incremental cycle (no full read is requested), can notice the new rule.
+    tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+    let r = w.cycle().await;
+    let reorders = r.recompute.unwrap().reorders;
+    assert_eq!(reorders.len(), 1, "{reorders:?}");
+    assert_eq!((reorders[0].position, reorders[0].point), (12, 20));
+    assert_eq!(replenish(), 1);
+    tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+    w.cycle().await;
+    assert_eq!(replenish(), 1, "once per crossing");
+}

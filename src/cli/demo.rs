@@ -272,7 +272,9 @@ async fn odoo_sale_tax_rate(odoo: &OdooClient) -> Option<rust_decimal::Decimal> 
                 .and(Domain::leaf("amount_type", "=", "percent"))
                 .and(Domain::leaf("amount", ">", 0)),
             &["amount"],
-            &crate::odoo::SearchOpts::default().order("sequence, id").limit(1),
+            &crate::odoo::SearchOpts::default()
+                .order("sequence, id")
+                .limit(1),
         )
         .await
         .ok()?;

@@ -47,6 +47,7 @@ pub struct RawInventory {
     pub poll_every: String,
     pub cursor_overlap: String,
     pub full_reconcile_every: String,
+    pub refresh_every: String,
     pub reorder_enabled: bool,
     pub propose_transfers: bool,
     pub create_draft_transfers: bool,
@@ -69,6 +70,7 @@ impl Default for RawInventory {
             poll_every: "1m".into(),
             cursor_overlap: "2m".into(),
             full_reconcile_every: "6h".into(),
+            refresh_every: "15m".into(),
             reorder_enabled: false,
             propose_transfers: false,
             create_draft_transfers: false,
@@ -121,6 +123,9 @@ pub struct InventoryConfig {
     pub cursor_overlap: Duration,
     /// A full read of every product's stock (repairs what incremental reads cannot see).
     pub full_reconcile_every: Duration,
+    /// Reordering rules and sales velocity are re-read this often between full reads (a rule
+    /// a person adds in Odoo changes no stock, so only a re-read can notice it).
+    pub refresh_every: Duration,
     pub reorder_enabled: bool,
     pub propose_transfers: bool,
     pub create_draft_transfers: bool,
@@ -289,6 +294,7 @@ pub(super) fn validate(
         secs(1),
         secs(30 * day),
     );
+    let refresh = duration("refresh_every", &raw.refresh_every, secs(1), secs(day));
     let repeat = duration(
         "transfer_repeat_after",
         &raw.transfer_repeat_after,
@@ -397,6 +403,7 @@ pub(super) fn validate(
         poll_every: poll_every?,
         cursor_overlap: cursor_overlap?,
         full_reconcile_every: full?,
+        refresh_every: refresh?,
         reorder_enabled: raw.reorder_enabled,
         propose_transfers: raw.propose_transfers,
         create_draft_transfers: raw.create_draft_transfers,

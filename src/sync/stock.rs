@@ -19,7 +19,7 @@
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use channels_core::{ChannelValue, StockUpdate};
 use jiff::{SignedDuration, Timestamp};
@@ -111,8 +111,6 @@ pub struct PushReport {
 const PUSH_BATCH: u32 = 500;
 /// The store cursor that keeps the version counter across restarts.
 const VERSION_CURSOR: (&str, &str) = ("_daemon", "stock_version");
-/// Velocities are re-read this often (and on every full read).
-pub const VELOCITY_REFRESH: Duration = Duration::from_secs(15 * 60);
 /// Sent outbox rows older than this are pruned on full reads (their acks stay).
 const PRUNE_SENT_AFTER: SignedDuration = SignedDuration::from_hours(24);
 /// `last` value of a (product, channel) never queued nor acknowledged.
@@ -469,13 +467,13 @@ impl StockJob {
             elapsed: read_started.elapsed(),
         });
 
-        // Reordering rules: on full reads and every VELOCITY_REFRESH (rules a person adds in
+        // Reordering rules: on full reads and every `refresh_every` (rules a person adds in
         // Odoo are picked up within minutes).
         if self.inventory.reorder_enabled
             && (full
                 || st
                     .reorder_at
-                    .is_none_or(|t| t.elapsed() >= VELOCITY_REFRESH))
+                    .is_none_or(|t| t.elapsed() >= self.inventory.refresh_every))
         {
             let slot_of = self
                 .warehouses
@@ -523,7 +521,7 @@ impl StockJob {
             && (full
                 || st
                     .velocity_at
-                    .is_none_or(|t| t.elapsed() >= VELOCITY_REFRESH))
+                    .is_none_or(|t| t.elapsed() >= self.inventory.refresh_every))
         {
             let window = SignedDuration::try_from(self.inventory.velocity_window)
                 .unwrap_or(SignedDuration::from_hours(24 * 14));

@@ -121,6 +121,36 @@ fn decode_token(t: &PageToken) -> Result<Token, ChannelError> {
         .map_err(|_| ChannelError::rejected("not a page token of this channel"))
 }
 
+/// Where a paged pull starts: our token's cursor and query when continuing (a Shopify cursor
+/// is only valid with the query it came from), else no cursor and `filter` (search terms, may
+/// be empty) narrowed to records whose `field` is at or after `updated_after`.
+fn page_start(
+    q: &PageQuery,
+    field: &str,
+    filter: &str,
+) -> Result<(Option<String>, Option<String>), ChannelError> {
+    if let Some(t) = &q.page {
+        let t = decode_token(t)?;
+        return Ok((Some(t.after), t.query));
+    }
+    let parts: Vec<String> = since(field, q.updated_after)
+        .into_iter()
+        .chain((!filter.is_empty()).then(|| filter.to_string()))
+        .collect();
+    Ok((None, (!parts.is_empty()).then(|| parts.join(" "))))
+}
+
+/// Our token for the page after `connection` (a GraphQL connection with `pageInfo`), if any.
+fn next_page(connection: &Value, query: &Option<String>) -> Option<PageToken> {
+    match (
+        connection["pageInfo"]["hasNextPage"].as_bool(),
+        connection["pageInfo"]["endCursor"].as_str(),
+    ) {
+        (Some(true), Some(c)) => Some(encode_token(c, query)),
+        _ => None,
+    }
+}
+
 /// `updated_at:>='…'` (whole seconds, inclusive: the daemon re-queries with an overlap and
 /// imports idempotently).
 fn since(field: &str, t: Option<Timestamp>) -> Option<String> {
@@ -1267,13 +1297,7 @@ impl Channel for ShopifyChannel {
     }
 
     async fn pull_orders(&self, q: &OrderQuery) -> Result<OrderPage, ChannelError> {
-        let (after, query) = match &q.page {
-            Some(t) => {
-                let t = decode_token(t)?;
-                (Some(t.after), t.query)
-            }
-            None => (None, since("updated_at", q.updated_after)),
-        };
+        let (after, query) = page_start(q, "updated_at", "")?;
         let size = q
             .page_size
             .unwrap_or(self.config.connection.page_size)
@@ -1302,13 +1326,7 @@ impl Channel for ShopifyChannel {
             .iter()
             .map(|n| mapping::map_order(&self.id, n))
             .collect();
-        let next = match (
-            conn["pageInfo"]["hasNextPage"].as_bool(),
-            conn["pageInfo"]["endCursor"].as_str(),
-        ) {
-            (Some(true), Some(c)) => Some(encode_token(c, &query)),
-            _ => None,
-        };
+        let next = next_page(conn, &query);
         Ok(Page {
             high_water_mark: mapping::high_water_mark(&items, |o: &Order| o.updated_at),
             items,
@@ -2081,19 +2099,7 @@ impl Channel for ShopifyChannel {
     /// without returns are filtered out by Shopify's `return_status` search term. At most 3
     /// returns of 10 lines per order are read per page (query cost); more are a known gap.
     async fn pull_returns(&self, q: &PageQuery) -> Result<Page<Return>, ChannelError> {
-        let (after, query) = match &q.page {
-            Some(t) => {
-                let t = decode_token(t)?;
-                (Some(t.after), t.query)
-            }
-            None => {
-                let mut parts = vec!["-return_status:no_return".to_string()];
-                if let Some(s) = since("updated_at", q.updated_after) {
-                    parts.insert(0, s);
-                }
-                (None, Some(parts.join(" ")))
-            }
-        };
+        let (after, query) = page_start(q, "updated_at", "-return_status:no_return")?;
         let size = q.page_size.unwrap_or(5).clamp(1, 5);
         let d = self
             .client
@@ -2116,13 +2122,7 @@ impl Channel for ShopifyChannel {
                 items.push(mapping::map_return(o, r));
             }
         }
-        let next = match (
-            conn["pageInfo"]["hasNextPage"].as_bool(),
-            conn["pageInfo"]["endCursor"].as_str(),
-        ) {
-            (Some(true), Some(c)) => Some(encode_token(c, &query)),
-            _ => None,
-        };
+        let next = next_page(conn, &query);
         Ok(Page {
             items,
             next,
@@ -2134,19 +2134,7 @@ impl Channel for ShopifyChannel {
     /// transactions (fetched page by page), as settlements. A shop without Shopify Payments
     /// has none.
     async fn pull_settlements(&self, q: &PageQuery) -> Result<Page<Settlement>, ChannelError> {
-        let (after, query) = match &q.page {
-            Some(t) => {
-                let t = decode_token(t)?;
-                (Some(t.after), t.query)
-            }
-            None => {
-                let mut parts = vec!["status:paid".to_string()];
-                if let Some(s) = since("issued_at", q.updated_after) {
-                    parts.insert(0, s);
-                }
-                (None, Some(parts.join(" ")))
-            }
-        };
+        let (after, query) = page_start(q, "issued_at", "status:paid")?;
         let size = q.page_size.unwrap_or(10).clamp(1, 50);
         let d = self
             .client
@@ -2201,13 +2189,7 @@ impl Channel for ShopifyChannel {
             }
             items.push(mapping::map_settlement(p, &txns));
         }
-        let next = match (
-            conn["pageInfo"]["hasNextPage"].as_bool(),
-            conn["pageInfo"]["endCursor"].as_str(),
-        ) {
-            (Some(true), Some(c)) => Some(encode_token(c, &query)),
-            _ => None,
-        };
+        let next = next_page(conn, &query);
         Ok(Page {
             high_water_mark: mapping::high_water_mark(&items, |s: &Settlement| s.updated_at),
             items,
