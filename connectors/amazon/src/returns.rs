@@ -275,11 +275,10 @@ fn merge(into: &mut Pulled<Return>, more: Pulled<Return>) {
         if let (Some(x), Some(y)) = (a.lines.first_mut(), b.lines.first()) {
             x.quantity += y.quantity;
         }
-        let rows = match a.raw.take() {
+        let mut rows = match a.raw.take() {
             Value::Array(v) => v,
             other => vec![other],
         };
-        let mut rows = rows;
         rows.push(b.raw);
         a.raw = Value::Array(rows);
         a.updated_at = a.updated_at.max(b.updated_at);

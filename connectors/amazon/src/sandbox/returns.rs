@@ -87,27 +87,7 @@ fn day(t: Timestamp) -> String {
 
 impl State {
     pub fn create_report(&mut self, body: &Value, delay: std::time::Duration) -> ApiResult<String> {
-        let rt = body
-            .get("reportType")
-            .and_then(Value::as_str)
-            .ok_or_else(|| ApiError::invalid("reportType is required"))?;
-        if rt != RETURNS_REPORT {
-            return Err(ApiError::invalid(format!(
-                "reportType {rt} is not supported by the sandbox"
-            )));
-        }
-        let m = body
-            .get("marketplaceIds")
-            .and_then(Value::as_array)
-            .ok_or_else(|| ApiError::invalid("marketplaceIds is required"))?;
-        if !m
-            .iter()
-            .any(|x| x.as_str() == Some(self.marketplace_id.as_str()))
-        {
-            return Err(ApiError::invalid(
-                "marketplaceIds does not name this marketplace",
-            ));
-        }
+        self.check_spec(body, "reportType", RETURNS_REPORT)?;
         let now = Timestamp::now();
         let time = |k: &str| -> ApiResult<Option<Timestamp>> {
             match body.get(k).and_then(Value::as_str) {

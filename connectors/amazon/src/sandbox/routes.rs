@@ -652,6 +652,21 @@ fn doc_url(app: &App, id: &str) -> String {
     )
 }
 
+/// getFeedDocument's and getReportDocument's answer (`kind` is `feed` or `report`): the
+/// document's id, its pre-signed URL, and the compression when there is one.
+fn document_view(app: &App, st: &State, id: &str, kind: &str) -> Handled {
+    let d = st
+        .docs
+        .get(id)
+        .ok_or_else(|| ApiError::not_found(format!("{kind} document {id}")))?;
+    let mut v = json!({"url": doc_url(app, id)});
+    v[format!("{kind}DocumentId")] = json!(id);
+    if d.gzip {
+        v["compressionAlgorithm"] = json!("GZIP");
+    }
+    Ok((StatusCode::OK, v))
+}
+
 async fn create_feed_document(AxState(app): S, headers: HeaderMap, body: Bytes) -> Response {
     let app2 = app.clone();
     let raw = body.clone();
@@ -731,17 +746,7 @@ async fn get_feed_document(
         false,
         None,
         None,
-        move |st, _| {
-            let d = st
-                .docs
-                .get(&id)
-                .ok_or_else(|| ApiError::not_found(format!("feed document {id}")))?;
-            let mut v = json!({"feedDocumentId": id, "url": doc_url(&app2, &id)});
-            if d.gzip {
-                v["compressionAlgorithm"] = json!("GZIP");
-            }
-            Ok((StatusCode::OK, v))
-        },
+        move |st, _| document_view(&app2, st, &id, "feed"),
     )
     .await
 }
@@ -806,15 +811,7 @@ async fn get_report_document(
             {
                 return Err(ApiError::not_found(format!("report document {id}")));
             }
-            let d = st
-                .docs
-                .get(&id)
-                .ok_or_else(|| ApiError::not_found(format!("report document {id}")))?;
-            let mut v = json!({"reportDocumentId": id, "url": doc_url(&app2, &id)});
-            if d.gzip {
-                v["compressionAlgorithm"] = json!("GZIP");
-            }
-            Ok((StatusCode::OK, v))
+            document_view(&app2, st, &id, "report")
         },
     )
     .await

@@ -953,14 +953,16 @@ impl State {
         Ok(id)
     }
 
-    pub fn create_feed(&mut self, body: &Value, delay: std::time::Duration) -> ApiResult<String> {
-        let ft = body
-            .get("feedType")
+    /// The part a feed's and a report's specification share: its type (`type_key`, the one
+    /// the sandbox serves) and `marketplaceIds`, which must name this marketplace.
+    pub(crate) fn check_spec(&self, body: &Value, type_key: &str, served: &str) -> ApiResult<()> {
+        let t = body
+            .get(type_key)
             .and_then(Value::as_str)
-            .ok_or_else(|| ApiError::invalid("feedType is required"))?;
-        if ft != "JSON_LISTINGS_FEED" {
+            .ok_or_else(|| ApiError::invalid(format!("{type_key} is required")))?;
+        if t != served {
             return Err(ApiError::invalid(format!(
-                "feedType {ft} is not supported by the sandbox"
+                "{type_key} {t} is not supported by the sandbox"
             )));
         }
         let m = body
@@ -975,6 +977,11 @@ impl State {
                 "marketplaceIds does not name this marketplace",
             ));
         }
+        Ok(())
+    }
+
+    pub fn create_feed(&mut self, body: &Value, delay: std::time::Duration) -> ApiResult<String> {
+        self.check_spec(body, "feedType", "JSON_LISTINGS_FEED")?;
         let doc = body
             .get("inputFeedDocumentId")
             .and_then(Value::as_str)
