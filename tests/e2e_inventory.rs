@@ -81,6 +81,28 @@ impl World {
         self.emb.odoo.catalog().unwrap().stock_location_ids[w]
     }
 
+    /// A person adds a manual reordering rule for `product` in warehouse `WH`.
+    fn add_orderpoint(&self, product: i64, min: u32, max: u32) {
+        let wh = self.emb.odoo.catalog().unwrap().warehouse_ids[0];
+        self.emb
+            .odoo
+            .handle()
+            .create(
+                "stock.warehouse.orderpoint",
+                json!({"product_id": product, "warehouse_id": wh, "location_id": self.loc(0),
+                       "product_min_qty": min, "product_max_qty": max, "trigger": "manual"}),
+            )
+            .unwrap();
+    }
+
+    /// How many times the daemon asked Odoo to replenish (`action_replenish`).
+    fn replenish_calls(&self) -> u64 {
+        self.emb
+            .odoo
+            .stats()
+            .count("stock.warehouse.orderpoint", "action_replenish")
+    }
+
     /// On hand `qty` of `SKU-00000n` in warehouse `wh`, nothing reserved there (the catalogue
     /// seed leaves random reservations without moves behind them).
     fn set(&self, n: i64, wh: usize, qty: f64) {
@@ -427,22 +449,9 @@ async fn reorder_fires_once_per_crossing() {
             json!({"seller_ids": [[0, 0, {"partner_id": vendor, "price": 2.75}]]}),
         )
         .unwrap();
-    let wh = w.emb.odoo.catalog().unwrap().warehouse_ids[0];
-    h(&w)
-        .create(
-            "stock.warehouse.orderpoint",
-            json!({"product_id": p, "warehouse_id": wh, "location_id": w.loc(0),
-                   "product_min_qty": 30, "product_max_qty": 100, "trigger": "manual"}),
-        )
-        .unwrap();
+    w.add_orderpoint(p, 30, 100);
     w.set(3, 0, 50.0);
     w.set(3, 1, 0.0);
-    let replenish = || {
-        w.emb
-            .odoo
-            .stats()
-            .count("stock.warehouse.orderpoint", "action_replenish")
-    };
     let rfq_lines = || {
         h(&w)
             .search_read(
@@ -454,7 +463,7 @@ async fn reorder_fires_once_per_crossing() {
     };
     let r = w.cycle().await;
     assert!(r.recompute.unwrap().reorders.is_empty());
-    assert_eq!(replenish(), 0);
+    assert_eq!(w.replenish_calls(), 0);
 
     // Falls to the point (25 ≤ 30): one replenishment, a draft RFQ for max − forecast.
     w.set(3, 0, 25.0);
@@ -462,7 +471,7 @@ async fn reorder_fires_once_per_crossing() {
     let reorders = r.recompute.unwrap().reorders;
     assert_eq!(reorders.len(), 1, "{reorders:?}");
     assert_eq!((reorders[0].position, reorders[0].point), (25, 30));
-    assert_eq!(replenish(), 1);
+    assert_eq!(w.replenish_calls(), 1);
     let lines = rfq_lines();
     assert_eq!(lines.len(), 1, "{lines:?}");
     assert_eq!(lines[0]["product_qty"], json!(75.0));
@@ -494,11 +503,11 @@ async fn reorder_fires_once_per_crossing() {
     w.cycle().await;
     w.engine.stock_job().request_full_reconcile();
     w.cycle().await;
-    assert_eq!(replenish(), 1);
+    assert_eq!(w.replenish_calls(), 1);
     // A restart keeps the crossing (persisted): nothing either.
     let again = start(&w.config, w.store.clone(), &w.odoo).await;
     assert!(again.cycle().await.recompute.unwrap().reorders.is_empty());
-    assert_eq!(replenish(), 1);
+    assert_eq!(w.replenish_calls(), 1);
 
     // Back above, then down again: a new crossing, a new request (Odoo's forecast counts the
     // open RFQ, so it orders nothing more, and the note says so).
@@ -508,7 +517,7 @@ async fn reorder_fires_once_per_crossing() {
     let r = w.cycle().await;
     let reorders = r.recompute.unwrap().reorders;
     assert_eq!(reorders.len(), 1);
-    assert_eq!(replenish(), 2);
+    assert_eq!(w.replenish_calls(), 2);
     assert_eq!(rfq_lines().len(), 1);
 }
 
@@ -756,31 +765,18 @@ async fn a_reordering_rule_added_later_is_picked_up_and_fires_once() {
     assert!(r.recompute.unwrap().reorders.is_empty());
     // A person adds a rule in Odoo for a product already below it; nothing about its stock
     // changes, so only re-reading the rules can notice.
-    let wh = w.emb.odoo.catalog().unwrap().warehouse_ids[0];
-    h(&w)
-        .create(
-            "stock.warehouse.orderpoint",
-            json!({"product_id": p, "warehouse_id": wh, "location_id": w.loc(0),
-                   "product_min_qty": 20, "product_max_qty": 60, "trigger": "manual"}),
-        )
-        .unwrap();
-    let replenish = || {
-        w.emb
-            .odoo
-            .stats()
-            .count("stock.warehouse.orderpoint", "action_replenish")
-    };
+    w.add_orderpoint(p, 20, 60);
     w.engine.stock_job().request_full_reconcile();
     let r = w.cycle().await;
     let reorders = r.recompute.unwrap().reorders;
     assert_eq!(reorders.len(), 1, "{reorders:?}");
     assert_eq!((reorders[0].position, reorders[0].point), (12, 20));
-    assert_eq!(replenish(), 1);
+    assert_eq!(w.replenish_calls(), 1);
     // The next cycles (incremental, and another full read) do not fire it again.
     w.cycle().await;
     w.engine.stock_job().request_full_reconcile();
     w.cycle().await;
-    assert_eq!(replenish(), 1);
+    assert_eq!(w.replenish_calls(), 1);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -796,20 +792,7 @@ async fn reordering_rules_are_re_read_on_their_own_pace_without_a_full_read() {
     w.set(3, 0, 12.0);
     w.set(3, 1, 0.0);
     assert!(w.cycle().await.recompute.unwrap().reorders.is_empty());
-    let wh = w.emb.odoo.catalog().unwrap().warehouse_ids[0];
-    h(&w)
-        .create(
-            "stock.warehouse.orderpoint",
-            json!({"product_id": p, "warehouse_id": wh, "location_id": w.loc(0),
-                   "product_min_qty": 20, "product_max_qty": 60, "trigger": "manual"}),
-        )
-        .unwrap();
-    let replenish = || {
-        w.emb
-            .odoo
-            .stats()
-            .count("stock.warehouse.orderpoint", "action_replenish")
-    };
+    w.add_orderpoint(p, 20, 60);
     // Nothing about the product's stock changes: only the timed re-read of the rules, in an
     // incremental cycle (no full read is requested), can notice the new rule.
     tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
@@ -817,8 +800,8 @@ async fn reordering_rules_are_re_read_on_their_own_pace_without_a_full_read() {
     let reorders = r.recompute.unwrap().reorders;
     assert_eq!(reorders.len(), 1, "{reorders:?}");
     assert_eq!((reorders[0].position, reorders[0].point), (12, 20));
-    assert_eq!(replenish(), 1);
+    assert_eq!(w.replenish_calls(), 1);
     tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
     w.cycle().await;
-    assert_eq!(replenish(), 1, "once per crossing");
+    assert_eq!(w.replenish_calls(), 1, "once per crossing");
 }
