@@ -416,6 +416,22 @@ impl AmazonChannel {
         Ok(report)
     }
 
+    /// A feed's or report's record (getFeed / getReport) and its `processingStatus` (empty
+    /// when absent: treated as still processing).
+    async fn processing(
+        &self,
+        op: &'static str,
+        path: String,
+    ) -> Result<(Value, String), ChannelError> {
+        let body = self.client.read(Request::get(op, path)).await?.body;
+        let status = body
+            .get("processingStatus")
+            .and_then(Value::as_str)
+            .unwrap_or("")
+            .to_string();
+        Ok((body, status))
+    }
+
     /// A feed's or report's document: its pre-signed URL from `op`, downloaded, and
     /// gunzipped when Amazon says so.
     async fn document(&self, op: &'static str, path: &str) -> Result<Vec<u8>, ChannelError> {
@@ -900,18 +916,13 @@ impl Channel for AmazonChannel {
         }
         let mut out: Vec<Option<PushOutcome>> = vec![None; decoded.len()];
         for (feed_id, idx) in feeds {
-            let feed = self
-                .client
-                .read(Request::get(
+            let (feed, status) = self
+                .processing(
                     "getFeed",
                     format!("/feeds/2021-06-30/feeds/{}", path_segment(&feed_id)),
-                ))
-                .await?
-                .body;
-            let status = feed
-                .get("processingStatus")
-                .and_then(Value::as_str)
-                .unwrap_or("");
+                )
+                .await?;
+            let status = status.as_str();
             let each = |f: &dyn Fn(&FeedHandle, &PendingHandle) -> PushOutcome| -> Vec<(usize, PushOutcome)> {
                 idx.iter().map(|&i| (i, f(&decoded[i].1, &decoded[i].0))).collect()
             };

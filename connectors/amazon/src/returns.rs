@@ -103,18 +103,13 @@ impl AmazonChannel {
                 (id, now)
             }
         };
-        let report = self
-            .client
-            .read(Request::get(
+        let (report, status) = self
+            .processing(
                 "getReport",
                 format!("/reports/2021-06-30/reports/{}", path_segment(&id)),
-            ))
-            .await?
-            .body;
-        let status = report
-            .get("processingStatus")
-            .and_then(Value::as_str)
-            .unwrap_or("");
+            )
+            .await?;
+        let status = status.as_str();
         let idle = || ReportState::Idle {
             last: Some(Instant::now()),
         };

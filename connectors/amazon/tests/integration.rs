@@ -1059,10 +1059,6 @@ async fn read_returns(ch: &AmazonChannel) -> Vec<Pulled<Return>> {
     panic!("no returns report was read");
 }
 
-fn days_ago(d: i64) -> jiff::Timestamp {
-    jiff::Timestamp::now() - jiff::SignedDuration::from_hours(24 * d)
-}
-
 #[tokio::test]
 async fn returns_come_from_the_flat_file_returns_report() {
     use channel_amazon::sandbox::NewReturn;
@@ -1097,7 +1093,7 @@ async fn returns_come_from_the_flat_file_returns_report() {
         quantity: 1,
         reason: "AMZ-PG-BAD-DESC".into(),
         status: "Approved".into(),
-        requested: days_ago(days),
+        requested: minutes_ago(24 * 60 * days),
         delivered: None,
         refunded: None,
     };
@@ -1118,7 +1114,7 @@ async fn returns_come_from_the_flat_file_returns_report() {
 
     // One item reaches the seller and is refunded: the next report says so; the other item's
     // row is unchanged (the daemon's inbox drops it by its payload hash).
-    sb.deliver_return("RMA1", "A-1", days_ago(0), Some(dec!(19.99)))
+    sb.deliver_return("RMA1", "A-1", minutes_ago(0), Some(dec!(19.99)))
         .unwrap();
     let again = read_returns(&ch).await;
     let a = again[0].ok().unwrap();

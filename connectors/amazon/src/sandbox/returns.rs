@@ -11,7 +11,7 @@ use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
-use super::state::{ApiResult, Doc, State, gzip_bytes, iso};
+use super::state::{ApiResult, Doc, State, gzip_bytes, iso, processing_times};
 use super::wire::ApiError;
 
 pub const RETURNS_REPORT: &str = "GET_FLAT_FILE_RETURNS_DATA_BY_RETURN_DATE";
@@ -183,12 +183,7 @@ impl State {
             "createdTime": iso(r.created),
             "processingStatus": r.status,
         });
-        if let Some(t) = r.started {
-            v["processingStartTime"] = json!(iso(t));
-        }
-        if let Some(t) = r.ended {
-            v["processingEndTime"] = json!(iso(t));
-        }
+        processing_times(&mut v, r.started, r.ended);
         if let Some(d) = &r.doc {
             v["reportDocumentId"] = json!(d);
         }

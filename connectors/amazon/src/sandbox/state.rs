@@ -1168,12 +1168,7 @@ impl State {
             "createdTime": iso(f.created),
             "processingStatus": f.status,
         });
-        if let Some(t) = f.started {
-            v["processingStartTime"] = json!(iso(t));
-        }
-        if let Some(t) = f.ended {
-            v["processingEndTime"] = json!(iso(t));
-        }
+        processing_times(&mut v, f.started, f.ended);
         if let Some(d) = &f.result_doc {
             v["resultFeedDocumentId"] = json!(d);
         }
@@ -1546,6 +1541,20 @@ impl State {
         });
         self.next_seq();
         Ok(v)
+    }
+}
+
+/// `processingStartTime` / `processingEndTime` of a feed or report view, once they exist.
+pub(crate) fn processing_times(
+    v: &mut Value,
+    started: Option<Timestamp>,
+    ended: Option<Timestamp>,
+) {
+    if let Some(t) = started {
+        v["processingStartTime"] = json!(iso(t));
+    }
+    if let Some(t) = ended {
+        v["processingEndTime"] = json!(iso(t));
     }
 }
 
