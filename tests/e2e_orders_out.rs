@@ -516,65 +516,204 @@ async fn an_odoo_cancel_reaches_the_channel_once_with_the_mapped_reason() {
     assert_eq!(market_order(&w, &ext2)["cancel_reason"], "out_of_stock");
 }
 
+/// Amazon cancels by an order-acknowledgement feed, processed minutes later on its own clock:
+/// the daemon sends it once, waits without sending again, sees the order cancelled (the
+/// order pull sees it first: the echo of our own request, not a reason to skip the note),
+/// and tells a person when Amazon cannot or did not cancel.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn amazon_takes_no_cancellations_a_note_says_so_once_and_nothing_breaks() {
-    let amz_sb = channel_amazon::sandbox::AmazonSandbox::start(Default::default())
-        .await
-        .unwrap();
-    let amazon_id = amz_sb
-        .create_order(channel_amazon::sandbox::NewOrder::default())
-        .unwrap();
+async fn an_odoo_cancel_of_an_amazon_order_goes_out_in_one_acknowledgement_feed() {
+    use channel_amazon::sandbox::{AmazonSandbox, Fault, NewItem, NewOrder, SandboxConfig};
+    const DELAY: std::time::Duration = std::time::Duration::from_millis(1000);
     let w = world("").await;
-    let amz_cfg = Config::from_toml_str(&format!(
-        "{}\n[[channels]]\nid = \"amz\"\nkind = \"amazon\"\n",
-        w.emb.config_toml("sqlite:///unused.db")
-    ))
+    let amz_sb = AmazonSandbox::start(SandboxConfig {
+        feed_delay: DELAY,
+        ..Default::default()
+    })
+    .await
     .unwrap();
-    let id = ChannelId::new("amz").unwrap();
-    let amz = ChannelHandle {
-        id: id.clone(),
-        config: amz_cfg.channel("amz").unwrap().clone(),
-        channel: Arc::new(AmazonChannel::new(id, amz_sb.amazon_config()).unwrap()),
+    let new_order = || {
+        amz_sb
+            .create_order(NewOrder {
+                items: vec![NewItem {
+                    sku: SKU.into(),
+                    quantity: 1,
+                    ..Default::default()
+                }],
+                ..Default::default()
+            })
+            .unwrap()
     };
+    let amz = handle(
+        &w,
+        "amz",
+        "amazon",
+        Arc::new(
+            AmazonChannel::new(ChannelId::new("amz").unwrap(), amz_sb.amazon_config()).unwrap(),
+        ),
+    );
     let (engine, _) = engine(&w.config, w.store.clone(), vec![amz.clone()]).await;
-    // An Amazon order in Odoo (as the import leaves it), then cancelled there by a person.
-    let (product, _) = first(&w);
-    let partner = h(&w)
-        .create("res.partner", json!({"name": "Jane Doe"}))
+    let cancel = |so: i64| {
+        h(&w)
+            .call("sale.order", "action_cancel", json!([[so]]), json!({}))
+            .unwrap();
+    };
+    let round = || async {
+        let r = engine.outbound_round(&amz).await.unwrap();
+        assert!(r.errors.is_empty(), "{:?}", r.errors);
+        r
+    };
+    let status = |ext: &str| amz_sb.order(ext).unwrap().0["OrderStatus"].clone();
+    let feeds = || amz_sb.counters().write_count("createFeed");
+
+    // A person cancels an Amazon order in Odoo: one feed goes out, and while Amazon has not
+    // processed it, a round waits and sends nothing more.
+    let ext = new_order();
+    let (so, _) = bound_order(&w, "amz", &ext, 1.0);
+    cancel(so);
+    let r = round().await;
+    assert_eq!((r.cancel_pending, r.cancelled_on_channel), (1, 0), "{r:?}");
+    let r = round().await;
+    assert_eq!((r.cancel_pending, r.cancelled_on_channel), (1, 0), "{r:?}");
+    assert_eq!(feeds(), 1);
+    assert_eq!(status(&ext), "Unshipped");
+    let doc = amz_sb.acknowledgement_documents().pop().unwrap();
+    assert!(
+        doc.contains(&format!("<AmazonOrderID>{ext}</AmazonOrderID>")),
+        "{doc}"
+    );
+    assert!(
+        doc.contains("<CancelReason>NoInventory</CancelReason>"),
+        "{doc}"
+    );
+    assert_eq!(
+        notes_with(&w, "sale.order", so, "Cancelled on channel amz"),
+        0
+    );
+
+    // Amazon processes it; the order pull sees the cancellation before the outbound round.
+    tokio::time::sleep(DELAY + std::time::Duration::from_millis(100)).await;
+    engine.orders_round(&amz).await.unwrap();
+    assert_eq!(status(&ext), "Canceled");
+    let r = round().await;
+    assert_eq!((r.cancel_pending, r.cancelled_on_channel), (0, 1), "{r:?}");
+    assert_eq!(
+        notes_with(&w, "sale.order", so, "Cancelled on channel amz"),
+        1
+    );
+    assert_eq!(notes_with(&w, "sale.order", so, "reason out_of_stock"), 1);
+    let r = round().await;
+    assert_eq!((r.cancel_pending, r.cancelled_on_channel), (0, 0), "{r:?}");
+    assert_eq!(feeds(), 1, "exactly one feed");
+    assert_eq!(
+        notes_with(&w, "sale.order", so, "Cancelled on channel amz"),
+        1,
+        "one note"
+    );
+
+    // Shipped on Amazon before the daemon's turn: nothing is sent, a person is told.
+    let ext2 = new_order();
+    let (so2, _) = bound_order(&w, "amz", &ext2, 1.0);
+    amz_sb.set_order_status(&ext2, "Shipped").unwrap();
+    cancel(so2);
+    let r = round().await;
+    assert_eq!(r.cancel_refused, 1, "{r:?}");
+    assert_eq!(
+        notes_with(&w, "sale.order", so2, "cannot be cancelled there"),
+        1
+    );
+    assert_eq!(feeds(), 1);
+
+    // A feed Amazon fails as a whole (FATAL): the order is still open on Amazon, and a note
+    // says the answer could not be read; nothing is resent blindly.
+    let ext3 = new_order();
+    let (so3, _) = bound_order(&w, "amz", &ext3, 1.0);
+    cancel(so3);
+    assert_eq!(round().await.cancel_pending, 1);
+    assert_eq!(feeds(), 2);
+    amz_sb.inject_fault("processFeed", Fault::FeedFatal, 1);
+    assert_eq!(round().await.cancel_pending, 1, "polled before it is due");
+    tokio::time::sleep(DELAY + std::time::Duration::from_millis(100)).await;
+    let r = round().await;
+    assert_eq!((r.cancel_pending, r.cancel_refused), (0, 1), "{r:?}");
+    assert_eq!(
+        notes_with(&w, "sale.order", so3, "its answer could not be read"),
+        1
+    );
+    assert_eq!(status(&ext3), "Unshipped");
+    round().await;
+    assert_eq!(feeds(), 2);
+    assert_eq!(
+        notes_with(&w, "sale.order", so3, "its answer could not be read"),
+        1
+    );
+}
+
+/// The sandbox marketplace with its cancellation API taken away: a channel whose
+/// marketplace has none.
+struct NoCancelApi(Arc<dyn channels_core::Channel>);
+
+#[async_trait::async_trait]
+impl channels_core::Channel for NoCancelApi {
+    fn id(&self) -> &ChannelId {
+        self.0.id()
+    }
+    fn kind(&self) -> channels_core::ChannelKind {
+        self.0.kind()
+    }
+    fn capabilities(&self) -> channels_core::Capabilities {
+        let mut c = self.0.capabilities();
+        c.operations
+            .retain(|op| *op != channels_core::Operation::CancelOrder);
+        c
+    }
+    async fn pull_orders(
+        &self,
+        q: &channels_core::OrderQuery,
+    ) -> Result<channels_core::OrderPage, channels_core::ChannelError> {
+        self.0.pull_orders(q).await
+    }
+    async fn get_order(
+        &self,
+        ext: &str,
+    ) -> Result<channels_core::Pulled<channels_core::Order>, channels_core::ChannelError> {
+        self.0.get_order(ext).await
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_channel_without_a_cancellation_api_gets_one_note_and_no_call() {
+    let w = world("").await;
+    let inner = w.engine.channel("shop").unwrap().channel.clone();
+    let ch = handle(&w, "nocancel", "sandbox", Arc::new(NoCancelApi(inner)));
+    let (engine, _) = engine(&w.config, w.store.clone(), vec![ch.clone()]).await;
+    let o = w
+        .emb
+        .market
+        .create_order(NewOrder {
+            lines: vec![NewLine {
+                sku: SKU.into(),
+                quantity: 1,
+                ..Default::default()
+            }],
+            ..Default::default()
+        })
         .unwrap();
-    let so = h(&w)
-        .create(
-            "sale.order",
-            json!({"partner_id": partner, "client_order_ref": format!("amz:{amazon_id}"),
-                   "order_line": [[0, 0, {"product_id": product, "product_uom_qty": 1.0}]]}),
-        )
-        .unwrap();
-    h(&w)
-        .call("sale.order", "action_confirm", json!([[so]]), json!({}))
-        .unwrap();
+    let ext = o["id"].as_str().unwrap().to_owned();
+    let (so, _) = bound_order(&w, "nocancel", &ext, 1.0);
     h(&w)
         .call("sale.order", "action_cancel", json!([[so]]), json!({}))
         .unwrap();
-    let r = engine.outbound_round(&amz).await.unwrap();
-    assert!(r.errors.is_empty(), "{:?}", r.errors);
-    assert_eq!(r.cancel_refused, 1, "{r:?}");
-    assert_eq!(
-        notes_with(&w, "sale.order", so, "takes no cancellations"),
-        1
-    );
-    let r = engine.outbound_round(&amz).await.unwrap();
-    assert!(r.errors.is_empty(), "{:?}", r.errors);
-    assert_eq!(
-        notes_with(&w, "sale.order", so, "takes no cancellations"),
-        1,
-        "once"
-    );
-    // Amazon's order is untouched and no write went to SP-API.
-    assert!(
-        amz_sb.counters().writes.is_empty(),
-        "{:?}",
-        amz_sb.counters().writes
-    );
+    for expected in [1, 0] {
+        let r = engine.outbound_round(&ch).await.unwrap();
+        assert!(r.errors.is_empty(), "{:?}", r.errors);
+        assert_eq!(r.cancel_refused, expected, "{r:?}");
+        assert_eq!(
+            notes_with(&w, "sale.order", so, "takes no cancellations"),
+            1
+        );
+    }
+    assert_eq!(w.emb.market.counters().write_count("orders.cancel"), 0);
+    assert_eq!(market_order(&w, &ext)["status"], "unshipped", "untouched");
 }
 
 // ---------------------------------------------------------------------------------------------

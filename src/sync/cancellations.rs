@@ -20,11 +20,21 @@
 //! reason mapped from one of the order's sales tags by `cancel_reasons`), exactly once
 //! (`cancel-out:<channel>:<order>`): skipped when the cancellation came from the channel
 //! itself, when the channel already shows it cancelled, or when it shows it shipped (a note
-//! says so). A channel without a cancellation API (`Unsupported`, e.g. Amazon's SP-API for
-//! sellers) gets a note telling the person where to cancel instead.
+//! says so). A channel without a cancellation API (`Unsupported`) gets a note telling the
+//! person where to cancel instead. The echo test looks at how the inbound step settled: an
+//! inbound cancellation that found the Odoo order already cancelled (`already`) is the echo of
+//! ours, not the reason for it.
+//!
+//! A channel that takes the cancellation for later processing (Amazon's order-acknowledgement
+//! feed answers `CancelAck::pending`) keeps the key open and its handle under
+//! `cancel-out:<channel>:<order>:pending`. Each later round re-reads the order first (shown
+//! cancelled → done), then polls the handle: still processing → wait; accepted → done;
+//! refused or unreadable → a note for a person. Only a feed the channel dropped before
+//! processing it is sent again, and only after the re-read showed the order still open.
 
 use channels_core::{
-    CancelInitiator, Cancellation, ChannelError, FulfilledBy, Operation, Order, OrderStatus,
+    CancelAck, CancelInitiator, CancelReason, Cancellation, ChannelError, FulfilledBy, Operation,
+    Order, OrderStatus, PendingHandle, PushOutcome,
 };
 use rust_decimal::Decimal;
 use rust_decimal::prelude::ToPrimitive;
@@ -359,13 +369,15 @@ async fn cancel_one(
     if matches!(begun, Some(Begin::Done { .. })) {
         return Ok(true);
     }
-    // The channel cancelled it first: this Odoo cancel is the echo, not a request.
-    if matches!(
-        ctx.store
-            .peek(&format!("cancel-in:{}:{ext}", ctx.id()))
-            .await?,
-        Some(Begin::Done { .. })
-    ) {
+    // The channel cancelled it first: this Odoo cancel is the echo, not a request. An inbound
+    // cancellation that found the order already cancelled here (`already`) proves nothing:
+    // it may be the echo of ours.
+    if let Some(Begin::Done { remote_id }) = ctx
+        .store
+        .peek(&format!("cancel-in:{}:{ext}", ctx.id()))
+        .await?
+        && remote_id != "already"
+    {
         ctx.store.finish(&key, "from-channel").await?;
         return Ok(true);
     }
@@ -412,12 +424,22 @@ async fn cancel_one(
         }
         Err(e) => return Err(OutboundError::Channel(e)),
     };
+    let tags = tag_names(ctx, so).await?;
+    let (reason, tag) = ctx.rules().reason_for(&tags);
+    let done = Done {
+        so_id,
+        so_name: &so_name,
+        ext: &ext,
+        reason,
+        tag: tag.as_deref(),
+    };
     match order.status {
         OrderStatus::Cancelled => {
-            // Already cancelled there (by the buyer, or by an earlier run that crashed).
+            // Cancelled there: by our own request (a feed processed, a run that crashed after
+            // sending), or by the buyer.
             ctx.store.finish(&key, "already").await?;
             if begun.is_some() {
-                report.cancelled_on_channel += 1;
+                done.record(ctx, report, "").await;
             }
             return Ok(true);
         }
@@ -441,8 +463,76 @@ async fn cancel_one(
         }
         _ => {}
     }
-    let tags = tag_names(ctx, so).await?;
-    let (reason, tag) = ctx.rules().reason_for(&tags);
+    // A request the channel is still processing: its answer, not a second request.
+    let pending_key = format!("{key}:pending");
+    if begun.is_some()
+        && let Some(Begin::Done { remote_id: handle }) = ctx.store.peek(&pending_key).await?
+    {
+        let polled = ctx.ch.channel.poll_pending(&[PendingHandle(handle)]).await;
+        match polled {
+            Err(e) if e.is_retryable() => {
+                report
+                    .errors
+                    .push(format!("cancellation of {so_name}: {e}"));
+                report.cancel_pending += 1;
+                return Ok(false);
+            }
+            Err(e @ ChannelError::Auth { .. }) => return Err(OutboundError::Channel(e)),
+            Err(e) => {
+                refuse(
+                    unconfirmed_text(ctx, &ext, &so_name, &e.to_string()),
+                    "unknown",
+                )
+                .await?;
+                report.cancel_refused += 1;
+                ctx.emit("alert", &ext, format!("{so_name}: {e}"));
+                return Ok(true);
+            }
+            Ok(outcomes) => match outcomes.into_iter().next() {
+                None | Some(PushOutcome::Pending { .. }) => {
+                    report.cancel_pending += 1;
+                    return Ok(false);
+                }
+                Some(PushOutcome::Applied { .. }) => {
+                    ctx.store.finish(&key, "cancelled").await?;
+                    done.record(ctx, report, "").await;
+                    return Ok(true);
+                }
+                Some(PushOutcome::Rejected {
+                    retryable: true,
+                    reason: why,
+                    ..
+                }) => {
+                    // Dropped before processing (Amazon cancelled the feed), and the re-read
+                    // above shows the order still open: send it again below.
+                    tracing::warn!(order = %ext, "cancellation not processed, sending again: {why}");
+                }
+                Some(PushOutcome::Rejected { reason: why, .. }) => {
+                    refuse(
+                        format!(
+                            "Order {so_name} was cancelled in Odoo, but channel {} refused to cancel order {ext}: {why}. Cancel it on the marketplace.",
+                            ctx.id()
+                        ),
+                        "refused",
+                    )
+                    .await?;
+                    report.cancel_refused += 1;
+                    ctx.emit("alert", &ext, format!("{so_name}: {why}"));
+                    return Ok(true);
+                }
+                Some(other) => {
+                    let why = match other {
+                        PushOutcome::Unknown { reason, .. } => reason,
+                        _ => "the channel gave no usable answer".to_string(),
+                    };
+                    refuse(unconfirmed_text(ctx, &ext, &so_name, &why), "unknown").await?;
+                    report.cancel_refused += 1;
+                    ctx.emit("alert", &ext, format!("{so_name}: {why}"));
+                    return Ok(true);
+                }
+            },
+        }
+    }
     let cancellation = Cancellation {
         order_external_id: ext.clone(),
         lines: Vec::new(),
@@ -452,34 +542,29 @@ async fn cancel_one(
     };
     ctx.store.begin(&key).await?;
     match ctx.ch.channel.cancel_order(&cancellation).await {
+        Ok(CancelAck {
+            pending: Some(handle),
+            ..
+        }) => {
+            // Taken for later: the handle is kept, the key stays open, the next rounds
+            // re-read the order and poll the handle.
+            ctx.store.finish(&pending_key, &handle.0).await?;
+            report.cancel_pending += 1;
+            ctx.emit(
+                "cancel_sent",
+                &ext,
+                format!("{so_name}: waiting for the channel"),
+            );
+            Ok(false)
+        }
         Ok(ack) => {
             ctx.store.finish(&key, "cancelled").await?;
-            let reason_name = serde_json::to_value(reason)
-                .ok()
-                .and_then(|v| v.as_str().map(str::to_owned))
-                .unwrap_or_default();
-            ctx.log
-                .note(
-                    "sale.order",
-                    so_id,
-                    &format!(
-                        "Cancelled on channel {} (order {ext}) by odoo-channels, reason {reason_name}{}.{}",
-                        ctx.id(),
-                        tag.map(|t| format!(" (tag {t})")).unwrap_or_default(),
-                        if ack.already_cancelled {
-                            " The channel had already cancelled it."
-                        } else {
-                            ""
-                        }
-                    ),
-                )
-                .await;
-            report.cancelled_on_channel += 1;
-            ctx.emit(
-                "cancelled_on_channel",
-                &ext,
-                format!("{so_name}: {reason_name}"),
-            );
+            let suffix = if ack.already_cancelled {
+                " The channel had already cancelled it."
+            } else {
+                ""
+            };
+            done.record(ctx, report, suffix).await;
             Ok(true)
         }
         Err(ChannelError::Ambiguous { message }) => {
@@ -523,6 +608,49 @@ async fn cancel_one(
             Ok(true)
         }
     }
+}
+
+/// A cancellation the channel confirmed: the note on the order, the count and the event.
+struct Done<'a> {
+    so_id: i64,
+    so_name: &'a str,
+    ext: &'a str,
+    reason: CancelReason,
+    tag: Option<&'a str>,
+}
+
+impl Done<'_> {
+    async fn record(&self, ctx: &Ctx<'_>, report: &mut OutboundReport, suffix: &str) {
+        let reason_name = serde_json::to_value(self.reason)
+            .ok()
+            .and_then(|v| v.as_str().map(str::to_owned))
+            .unwrap_or_default();
+        ctx.log
+            .note(
+                "sale.order",
+                self.so_id,
+                &format!(
+                    "Cancelled on channel {} (order {}) by odoo-channels, reason {reason_name}{}.{suffix}",
+                    ctx.id(),
+                    self.ext,
+                    self.tag.map(|t| format!(" (tag {t})")).unwrap_or_default(),
+                ),
+            )
+            .await;
+        report.cancelled_on_channel += 1;
+        ctx.emit(
+            "cancelled_on_channel",
+            self.ext,
+            format!("{}: {reason_name}", self.so_name),
+        );
+    }
+}
+
+fn unconfirmed_text(ctx: &Ctx<'_>, ext: &str, so_name: &str, why: &str) -> String {
+    format!(
+        "Order {so_name} was cancelled in Odoo and the cancellation was sent to channel {}, but its answer could not be read ({why}) and the channel still shows order {ext} open. Check it on the marketplace and cancel it there if needed.",
+        ctx.id()
+    )
 }
 
 fn unsupported_text(ctx: &Ctx<'_>, ext: &str, so_name: &str) -> String {

@@ -110,6 +110,9 @@ pub struct OutboundReport {
     pub cancelled_on_channel: usize,
     /// Odoo cancellations the channel cannot take (no API, already shipped): notes.
     pub cancel_refused: usize,
+    /// Odoo cancellations the channel took for later processing (Amazon's feed) and that are
+    /// still waiting for its answer.
+    pub cancel_pending: usize,
     /// Returns turned into Odoo returns (and credit notes).
     pub returns: usize,
     /// Returns held for a person (outside the window, unknown lines…).

@@ -7,6 +7,9 @@
 //! config.rs     the [channels.connection] table + secrets; the embedded usage-plan table
 //! client.rs     HTTP: LWA + RDT tokens, per-operation buckets, 429 handling, classification
 //! mapping.rs    SP-API JSON ↔ normalised types; feed documents and processing reports (pure)
+//! cancel.rs     cancelling an order: the XML order-acknowledgement feed and its XML
+//!               processing report (read into the listings report's shape)
+//! xml.rs        the small XML tree both of those need
 //! returns.rs    merchant-fulfilled returns from the flat-file returns report (report life
 //!               cycle without waiting; the tab-separated rows → normalised returns)
 //! webhooks.rs   ORDER_CHANGE notifications (SQS/EventBridge bodies), deduped
@@ -19,13 +22,16 @@
 //! each and come back `Applied`/`Rejected` at once; more go as a `JSON_LISTINGS_FEED`
 //! (createFeedDocument → upload → createFeed: three calls, whatever the size) and come back
 //! `Pending`; `poll_pending` resolves them from the processing report, message by message.
+//! A cancellation takes the same feed path (see [`cancel`]) and the same `poll_pending`.
 
+pub mod cancel;
 pub mod client;
 pub mod config;
 pub mod mapping;
 pub mod returns;
 pub mod sandbox;
 pub mod webhooks;
+pub mod xml;
 
 #[cfg(test)]
 mod tests;
@@ -37,11 +43,11 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use channels_core::webhook::DedupeSet;
 use channels_core::{
-    Capabilities, Channel, ChannelError, ChannelId, ChannelKind, ChannelValue, ConnectorFactory,
-    ConnectorSecrets, Currency, Listing, MappingError, Money, Operation, Order, OrderPage,
-    OrderQuery, OrderStatus, Page, PageQuery, PageToken, PendingHandle, PriceUpdate, Pulled,
-    PushOutcome, RateLimiter, Return, Settlement, Shipment, ShipmentAck, StockLevel, StockUpdate,
-    WebhookError, WebhookEvent,
+    CancelAck, Cancellation, Capabilities, Channel, ChannelError, ChannelId, ChannelKind,
+    ChannelValue, ConnectorFactory, ConnectorSecrets, Currency, Listing, MappingError, Money,
+    Operation, Order, OrderPage, OrderQuery, OrderStatus, Page, PageQuery, PageToken,
+    PendingHandle, PriceUpdate, Pulled, PushOutcome, RateLimiter, Return, Settlement, Shipment,
+    ShipmentAck, StockLevel, StockUpdate, WebhookError, WebhookEvent,
 };
 use http::{HeaderMap, Method};
 use parking_lot::Mutex;
@@ -270,63 +276,19 @@ impl AmazonChannel {
                 .map(|(sku, v, ..)| failure_outcome(sku.clone(), *v, e))
                 .collect()
         };
-        let not_sent = |e: ChannelError| -> ChannelError {
-            // Before createFeed nothing can be applied: whatever happened is "not sent".
-            match e {
-                ChannelError::Ambiguous { message } => ChannelError::Transient { message },
-                other => other,
-            }
-        };
-        let content_type = "application/json; charset=UTF-8";
-        let spec = json!({"contentType": content_type});
-        let created = match self
-            .client
-            .write(Request::with_body(
-                "createFeedDocument",
-                Method::POST,
-                "/feeds/2021-06-30/documents",
-                &spec,
-            ))
-            .await
-        {
-            Ok(r) => r.body,
-            Err(e) => return Ok(fail(&not_sent(e))),
-        };
-        let (Some(doc_id), Some(url)) = (
-            created.get("feedDocumentId").and_then(Value::as_str),
-            created.get("url").and_then(Value::as_str),
-        ) else {
-            return Ok(fail(&ChannelError::Transient {
-                message: "createFeedDocument: no feedDocumentId/url in the answer".into(),
-            }));
-        };
         let bytes = serde_json::to_vec(&doc).map_err(|e| ChannelError::Config(e.to_string()))?;
-        if let Err(e) = self.client.upload(url, content_type, bytes).await {
-            return Ok(fail(&not_sent(e)));
-        }
-        let spec = json!({
-            "feedType": "JSON_LISTINGS_FEED",
-            "marketplaceIds": [self.conn().marketplace_id],
-            "inputFeedDocumentId": doc_id,
-        });
         let feed = match self
-            .client
-            .write(Request::with_body(
-                "createFeed",
-                Method::POST,
-                "/feeds/2021-06-30/feeds",
-                &spec,
-            ))
+            .send_feed(
+                "JSON_LISTINGS_FEED",
+                "application/json; charset=UTF-8",
+                bytes,
+            )
             .await
         {
-            Ok(r) => r.body,
+            Ok(f) => f,
             Err(e) => return Ok(fail(&e)),
         };
-        let Some(feed_id) = feed.get("feedId").and_then(Value::as_str) else {
-            return Ok(fail(&ChannelError::Ambiguous {
-                message: "createFeed answered without a feedId".into(),
-            }));
-        };
+        let feed_id = feed.as_str();
         tracing::info!(
             feed_id,
             messages = items.len(),
@@ -353,6 +315,69 @@ impl AmazonChannel {
                 }
             })
             .collect())
+    }
+
+    /// createFeedDocument → upload → createFeed: the feed's id. Whatever fails before
+    /// createFeed is `Transient` (nothing can have been applied); createFeed's own failure
+    /// keeps its class (a timeout there is `Ambiguous`), and an answer without a feedId is
+    /// `Ambiguous` too.
+    async fn send_feed(
+        &self,
+        feed_type: &str,
+        content_type: &str,
+        bytes: Vec<u8>,
+    ) -> Result<String, ChannelError> {
+        let not_sent = |e: ChannelError| -> ChannelError {
+            match e {
+                ChannelError::Ambiguous { message } => ChannelError::Transient { message },
+                other => other,
+            }
+        };
+        let spec = json!({"contentType": content_type});
+        let created = self
+            .client
+            .write(Request::with_body(
+                "createFeedDocument",
+                Method::POST,
+                "/feeds/2021-06-30/documents",
+                &spec,
+            ))
+            .await
+            .map_err(not_sent)?
+            .body;
+        let (Some(doc_id), Some(url)) = (
+            created.get("feedDocumentId").and_then(Value::as_str),
+            created.get("url").and_then(Value::as_str),
+        ) else {
+            return Err(ChannelError::Transient {
+                message: "createFeedDocument: no feedDocumentId/url in the answer".into(),
+            });
+        };
+        self.client
+            .upload(url, content_type, bytes)
+            .await
+            .map_err(not_sent)?;
+        let spec = json!({
+            "feedType": feed_type,
+            "marketplaceIds": [self.conn().marketplace_id],
+            "inputFeedDocumentId": doc_id,
+        });
+        let feed = self
+            .client
+            .write(Request::with_body(
+                "createFeed",
+                Method::POST,
+                "/feeds/2021-06-30/feeds",
+                &spec,
+            ))
+            .await?
+            .body;
+        feed.get("feedId")
+            .and_then(Value::as_str)
+            .map(str::to_string)
+            .ok_or_else(|| ChannelError::Ambiguous {
+                message: "createFeed answered without a feedId".into(),
+            })
     }
 
     /// PATCH one by one up to the threshold, else feeds of `feed_max_messages`.
@@ -405,8 +430,14 @@ impl AmazonChannel {
                 &format!("/feeds/2021-06-30/documents/{}", path_segment(doc_id)),
             )
             .await?;
-        let report: Value = serde_json::from_slice(&bytes)
-            .map_err(|e| decode_error("processing report", "$", &format!("not JSON: {e}")))?;
+        // The listings feed answers in JSON, the order-acknowledgement feed in XML.
+        let report: Value = if cancel::is_xml(&bytes) {
+            cancel::report_as_json(&bytes)
+                .map_err(|e| decode_error("processing report", "$", &format!("XML: {e}")))?
+        } else {
+            serde_json::from_slice(&bytes)
+                .map_err(|e| decode_error("processing report", "$", &format!("not JSON: {e}")))?
+        };
         let report = Arc::new(report);
         let mut cache = self.reports.lock();
         cache.push_back((feed_id.to_string(), report.clone()));
@@ -781,6 +812,7 @@ impl Channel for AmazonChannel {
                 Operation::PushPrices,
                 Operation::UpsertListing,
                 Operation::ConfirmShipment,
+                Operation::CancelOrder,
                 Operation::PullSettlements,
             ]
             .into_iter()
@@ -1254,6 +1286,60 @@ impl Channel for AmazonChannel {
     /// report: one step of its life per call, never waiting (see [`returns`]). The page is
     /// empty while a report is being prepared; `updated_after` is not used, because a
     /// return's row changes long after the date the report selects it by.
+    /// A whole-order cancellation as a one-message `POST_ORDER_ACKNOWLEDGEMENT_DATA` feed
+    /// (see [`cancel`]); every item of the order is named with the mapped reason. The answer is
+    /// pending: the caller polls the handle with `poll_pending` and re-reads the order.
+    async fn cancel_order(&self, c: &Cancellation) -> Result<CancelAck, ChannelError> {
+        if !c.lines.is_empty() {
+            return Err(ChannelError::rejected(
+                "Amazon cancels whole orders only (an acknowledgement with StatusCode Failure); \
+                 cancel single items in Seller Central",
+            ));
+        }
+        let order_id = c.order_external_id.as_str();
+        let codes: Vec<String> = self
+            .order_items(order_id)
+            .await?
+            .iter()
+            .filter_map(|it| it.get("OrderItemId").and_then(Value::as_str))
+            .filter(|s| !s.is_empty())
+            .map(str::to_string)
+            .collect();
+        if codes.is_empty() {
+            return Err(decode_error(
+                "getOrderItems",
+                "payload.OrderItems[].OrderItemId",
+                &format!("order {order_id} has no item to cancel"),
+            ));
+        }
+        let doc = cancel::acknowledgement_feed(
+            &self.conn().seller_id,
+            order_id,
+            &codes,
+            cancel::reason_code(c.reason),
+        );
+        let feed_id = self
+            .send_feed(cancel::FEED_TYPE, cancel::CONTENT_TYPE, doc.into_bytes())
+            .await?;
+        tracing::info!(feed_id, order_id, "submitted {}", cancel::FEED_TYPE);
+        let handle = FeedHandle {
+            f: feed_id,
+            m: 1,
+            n: 1,
+            s: order_id.to_string(),
+            v: 0,
+            q: None,
+            p: None,
+        };
+        Ok(CancelAck {
+            already_cancelled: false,
+            order_status: None,
+            pending: Some(PendingHandle(
+                serde_json::to_string(&handle).unwrap_or_default(),
+            )),
+        })
+    }
+
     async fn pull_returns(&self, _query: &PageQuery) -> Result<Page<Return>, ChannelError> {
         if self.conn().returns_lookback_days == 0 {
             return Err(ChannelError::Unsupported(Operation::PullReturns.as_str()));

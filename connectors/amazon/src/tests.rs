@@ -758,3 +758,145 @@ mod returns_report {
         assert!(e.contains("returns_lookback_days"), "{e}");
     }
 }
+
+mod cancellation {
+    use super::*;
+    use crate::cancel::{REASONS, acknowledgement_feed, is_xml, reason_code, report_as_json};
+    use crate::xml;
+
+    const ORDER: &str = "113-1234567-7654321";
+
+    fn report(status: &str, ok: u32, results: &str) -> String {
+        format!(
+            r#"<?xml version="1.0" encoding="UTF-8"?>
+<AmazonEnvelope xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance">
+  <Header><DocumentVersion>1.02</DocumentVersion><MerchantIdentifier>A1</MerchantIdentifier></Header>
+  <MessageType>ProcessingReport</MessageType>
+  <Message><MessageID>1</MessageID><ProcessingReport>
+    <DocumentTransactionID>5001</DocumentTransactionID>
+    <StatusCode>{status}</StatusCode>
+    <ProcessingSummary><MessagesProcessed>1</MessagesProcessed><MessagesSuccessful>{ok}</MessagesSuccessful>
+      <MessagesWithError>{}</MessagesWithError><MessagesWithWarning>0</MessagesWithWarning></ProcessingSummary>
+    {results}
+  </ProcessingReport></Message>
+</AmazonEnvelope>"#,
+            1 - ok
+        )
+    }
+
+    fn judged(xml: &str) -> MessageResult {
+        let json = report_as_json(xml.as_bytes()).unwrap();
+        feed_results(&json, 1, &[(1, ORDER.to_string())])
+            .remove(&1)
+            .unwrap()
+    }
+
+    #[test]
+    fn the_feed_names_every_item_with_the_reason_and_escapes_text() {
+        let doc = acknowledgement_feed(
+            "A1&B",
+            ORDER,
+            &["111".to_string(), "222".to_string()],
+            "NoInventory",
+        );
+        assert!(is_xml(doc.as_bytes()));
+        let root = xml::parse(doc.as_bytes()).unwrap();
+        assert_eq!(root.text_at("Header/MerchantIdentifier"), Some("A1&B"));
+        assert_eq!(root.text_at("MessageType"), Some("OrderAcknowledgement"));
+        let ack = root
+            .child("Message")
+            .and_then(|m| m.child("OrderAcknowledgement"))
+            .unwrap();
+        assert_eq!(ack.text_at("AmazonOrderID"), Some(ORDER));
+        assert_eq!(ack.text_at("StatusCode"), Some("Failure"));
+        let items: Vec<(&str, &str)> = ack
+            .all("Item")
+            .map(|i| {
+                (
+                    i.text_at("AmazonOrderItemCode").unwrap(),
+                    i.text_at("CancelReason").unwrap(),
+                )
+            })
+            .collect();
+        assert_eq!(items, [("111", "NoInventory"), ("222", "NoInventory")]);
+    }
+
+    #[test]
+    fn every_reason_is_one_amazon_knows_and_only_the_buyer_is_buyer_canceled() {
+        use CancelReason::*;
+        for r in [
+            OutOfStock,
+            BuyerRequest,
+            AddressUndeliverable,
+            PricingError,
+            Fraud,
+            ShippingDelay,
+            Other,
+        ] {
+            let code = reason_code(r);
+            assert!(REASONS.contains(&code), "{r:?} → {code}");
+            assert_eq!(code == "BuyerCanceled", r == BuyerRequest, "{r:?}");
+        }
+    }
+
+    #[test]
+    fn a_clean_report_accepts_and_an_error_result_refuses_with_its_code() {
+        assert_eq!(judged(&report("Complete", 1, "")), MessageResult::Accepted);
+        let refused = judged(&report(
+            "Complete",
+            0,
+            &format!(
+                "<Result><MessageID>1</MessageID><ResultCode>Error</ResultCode>\
+                 <ResultMessageCode>18028</ResultMessageCode>\
+                 <ResultDescription>Order has shipped &amp; cannot be cancelled</ResultDescription>\
+                 <AdditionalInfo><AmazonOrderID>{ORDER}</AmazonOrderID></AdditionalInfo></Result>"
+            ),
+        ));
+        assert_eq!(
+            refused,
+            MessageResult::Rejected {
+                code: Some("18028".into()),
+                message: "18028: Order has shipped & cannot be cancelled".into(),
+            }
+        );
+        // A warning alone does not refuse.
+        let warned = judged(&report(
+            "Complete",
+            1,
+            "<Result><MessageID>1</MessageID><ResultCode>Warning</ResultCode>\
+             <ResultMessageCode>5001</ResultMessageCode><ResultDescription>w</ResultDescription></Result>",
+        ));
+        assert_eq!(warned, MessageResult::Accepted);
+    }
+
+    #[test]
+    fn reports_that_do_not_add_up_are_unknown_never_accepted() {
+        // An error about another order: not ours to believe.
+        let other = judged(&report(
+            "Complete",
+            0,
+            "<Result><MessageID>1</MessageID><ResultCode>Error</ResultCode>\
+             <ResultDescription>x</ResultDescription>\
+             <AdditionalInfo><AmazonOrderID>999-0000000-0000000</AmazonOrderID></AdditionalInfo></Result>",
+        ));
+        assert!(matches!(other, MessageResult::Unknown { .. }), "{other:?}");
+        // A document-level error (MessageID 0) and no success counted.
+        let doc_level = judged(&report(
+            "Complete",
+            0,
+            "<Result><MessageID>0</MessageID><ResultCode>Error</ResultCode>\
+             <ResultMessageCode>50001</ResultMessageCode><ResultDescription>XML</ResultDescription></Result>",
+        ));
+        assert!(
+            matches!(doc_level, MessageResult::Unknown { .. }),
+            "{doc_level:?}"
+        );
+        // Not complete, no summary, not XML at all: errors, so the caller says unknown.
+        assert!(report_as_json(report("Processing", 1, "").as_bytes()).is_err());
+        let no_summary = report("Complete", 1, "").replace("ProcessingSummary", "Other");
+        assert!(report_as_json(no_summary.as_bytes()).is_err());
+        assert!(report_as_json(b"<AmazonEnvelope><Message>").is_err());
+        assert!(!is_xml(b" {\"issues\": []}"));
+        assert!(is_xml(b"\xef\xbb\xbf  <x/>"));
+    }
+}

@@ -415,6 +415,31 @@ async fn workflow(sb: &AmazonSandbox) {
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     assert_eq!(returned.len(), 1, "the returns report was never read");
+    // A cancellation: the order-acknowledgement feed, polled until processed.
+    let doomed = sb.create_order(NewOrder::default()).unwrap();
+    let ack = ch
+        .cancel_order(&Cancellation {
+            order_external_id: doomed.clone(),
+            lines: vec![],
+            reason: CancelReason::OutOfStock,
+            reason_text: None,
+            initiated_by: CancelInitiator::Seller,
+        })
+        .await
+        .unwrap();
+    let handle = ack.pending.expect("pending");
+    let mut out = Vec::new();
+    for _ in 0..40 {
+        out = ch
+            .poll_pending(std::slice::from_ref(&handle))
+            .await
+            .unwrap();
+        if !matches!(out[0], PushOutcome::Pending { .. }) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(matches!(out[0], PushOutcome::Applied { .. }), "{out:?}");
     // A throttle and an auth failure, answered in the models' error shapes.
     sb.inject_fault("getOrder", Fault::QuotaExceeded, 1);
     plain.get_order(&afn).await.unwrap();

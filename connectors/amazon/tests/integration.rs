@@ -1149,3 +1149,110 @@ async fn returns_come_from_the_flat_file_returns_report() {
     ));
     assert_within_plan(&sb);
 }
+
+/// Polls a handle until it is no longer `Pending` (the sandbox's feed delay is short).
+async fn settled(ch: &AmazonChannel, handle: &PendingHandle) -> PushOutcome {
+    for _ in 0..50 {
+        let out = ch.poll_pending(std::slice::from_ref(handle)).await.unwrap();
+        assert_eq!(out.len(), 1);
+        if !matches!(out[0], PushOutcome::Pending { .. }) {
+            return out[0].clone();
+        }
+        tokio::time::sleep(Duration::from_millis(40)).await;
+    }
+    panic!("the feed never finished");
+}
+
+fn cancellation(order: &str, reason: CancelReason) -> Cancellation {
+    Cancellation {
+        order_external_id: order.into(),
+        lines: vec![],
+        reason,
+        reason_text: None,
+        initiated_by: CancelInitiator::Seller,
+    }
+}
+
+#[tokio::test]
+async fn an_order_is_cancelled_by_an_acknowledgement_feed() {
+    let sb = start(SandboxConfig {
+        feed_delay: Duration::from_millis(60),
+        ..Default::default()
+    })
+    .await;
+    let id = sb
+        .create_order(NewOrder {
+            items: vec![item("A", 2, dec!(10)), item("B", 1, dec!(5))],
+            ..NewOrder::default()
+        })
+        .unwrap();
+    let ch = channel(&sb, |_| {});
+    assert!(ch.capabilities().supports(Operation::CancelOrder));
+    let ack = ch
+        .cancel_order(&cancellation(&id, CancelReason::OutOfStock))
+        .await
+        .unwrap();
+    let handle = ack.pending.expect("a feed is asynchronous");
+    // Sent, not yet processed: the order is still open.
+    assert_eq!(sb.order(&id).unwrap().0["OrderStatus"], "Unshipped");
+    let docs = sb.acknowledgement_documents();
+    let doc = docs.last().unwrap();
+    assert!(doc.contains("<StatusCode>Failure</StatusCode>"), "{doc}");
+    assert_eq!(
+        doc.matches("<CancelReason>NoInventory</CancelReason>")
+            .count(),
+        2
+    );
+    match settled(&ch, &handle).await {
+        PushOutcome::Applied { sku, .. } => assert_eq!(sku, id),
+        other => panic!("{other:?}"),
+    }
+    let order = match ch.get_order(&id).await.unwrap() {
+        Pulled::Ok(o) => o,
+        other => panic!("{other:?}"),
+    };
+    assert_eq!(order.status, OrderStatus::Cancelled);
+    let c = sb.counters();
+    assert_eq!(c.write_count("createFeed"), 1);
+
+    // A shipped order cannot be cancelled: the processing report's error comes back
+    // as a refusal naming Amazon's code, and the order is untouched.
+    let shipped = sb
+        .create_order(NewOrder {
+            items: vec![item("C", 1, dec!(3))],
+            ..NewOrder::default()
+        })
+        .unwrap();
+    ch.confirm_shipment(&shipment(&shipped, "1Z1", "UPS", vec![]))
+        .await
+        .unwrap();
+    let ack = ch
+        .cancel_order(&cancellation(&shipped, CancelReason::BuyerRequest))
+        .await
+        .unwrap();
+    match settled(&ch, &ack.pending.unwrap()).await {
+        PushOutcome::Rejected {
+            code, retryable, ..
+        } => {
+            assert_eq!(code.as_deref(), Some("SBX_ORDER_SHIPPED"));
+            assert!(!retryable);
+        }
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(sb.order(&shipped).unwrap().0["OrderStatus"], "Shipped");
+
+    // Part of an order: Amazon has no such acknowledgement, nothing is sent.
+    let writes = sb.counters().write_count("createFeed");
+    let mut part = cancellation(&shipped, CancelReason::Other);
+    part.lines.push(ItemQuantity {
+        external_line_id: "x".into(),
+        sku: None,
+        quantity: dec!(1),
+    });
+    assert!(matches!(
+        ch.cancel_order(&part).await,
+        Err(ChannelError::Rejected { .. })
+    ));
+    assert_eq!(sb.counters().write_count("createFeed"), writes);
+    assert_within_plan(&sb);
+}

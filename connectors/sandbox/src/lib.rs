@@ -653,6 +653,7 @@ impl Channel for SandboxChannel {
                 .and_then(|o| o.get("status"))
                 .and_then(Value::as_str)
                 .map(mapping::order_status),
+            pending: None,
         })
     }
 

@@ -2042,6 +2042,7 @@ impl Channel for ShopifyChannel {
             return Ok(CancelAck {
                 already_cancelled: true,
                 order_status: Some(OrderStatus::Cancelled),
+                pending: None,
             });
         }
         let note: Option<String> = c
@@ -2076,6 +2077,7 @@ impl Channel for ShopifyChannel {
                 Ok(CancelAck {
                     already_cancelled: false,
                     order_status: Some(status_of(&after)),
+                    pending: None,
                 })
             }
             Err(ChannelError::Ambiguous { message }) => {
@@ -2088,6 +2090,7 @@ impl Channel for ShopifyChannel {
                     Ok(CancelAck {
                         already_cancelled: false,
                         order_status: Some(OrderStatus::Cancelled),
+                        pending: None,
                     })
                 }
             }

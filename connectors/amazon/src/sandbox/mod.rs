@@ -25,6 +25,7 @@
 //! expired."), as SP-API answers (403 where the operation's model declares no 401). Errors are `{"errors": [{code, message, details}]}`.
 //! The test's hand: [`AmazonSandbox`]'s methods, and a small `/_sandbox` HTTP control API.
 
+mod acknowledgements;
 mod limits;
 mod returns;
 mod routes;
@@ -326,6 +327,18 @@ impl AmazonSandbox {
             .filter_map(|f| st.docs.get(&f.input_doc))
             .filter_map(|d| d.content.as_ref())
             .filter_map(|c| serde_json::from_slice(c).ok())
+            .collect()
+    }
+
+    /// The order-acknowledgement (XML) feed documents uploaded so far, in feed order.
+    pub fn acknowledgement_documents(&self) -> Vec<String> {
+        let st = self.app.state.lock();
+        st.feeds
+            .values()
+            .filter(|f| f.feed_type == crate::cancel::FEED_TYPE)
+            .filter_map(|f| st.docs.get(&f.input_doc))
+            .filter_map(|d| d.content.as_ref())
+            .map(|c| String::from_utf8_lossy(c).into_owned())
             .collect()
     }
 

@@ -87,7 +87,7 @@ fn day(t: Timestamp) -> String {
 
 impl State {
     pub fn create_report(&mut self, body: &Value, delay: std::time::Duration) -> ApiResult<String> {
-        self.check_spec(body, "reportType", RETURNS_REPORT)?;
+        self.check_spec(body, "reportType", &[RETURNS_REPORT])?;
         let now = Timestamp::now();
         let time = |k: &str| -> ApiResult<Option<Timestamp>> {
             match body.get(k).and_then(Value::as_str) {

@@ -274,6 +274,7 @@ async fn api(
     }
     let result = {
         let mut st = app.state.lock();
+        st.process_due_acknowledgements();
         let r = f(&mut st, pii);
         if write && r.is_ok() {
             *st.counters.writes.entry(op.to_string()).or_default() += 1;

@@ -201,6 +201,7 @@ pub(crate) struct Doc {
 
 pub(crate) struct Feed {
     pub id: String,
+    pub feed_type: &'static str,
     pub created: Timestamp,
     pub started: Option<Timestamp>,
     pub ended: Option<Timestamp>,
@@ -953,18 +954,24 @@ impl State {
         Ok(id)
     }
 
-    /// The part a feed's and a report's specification share: its type (`type_key`, the one
-    /// the sandbox serves) and `marketplaceIds`, which must name this marketplace.
-    pub(crate) fn check_spec(&self, body: &Value, type_key: &str, served: &str) -> ApiResult<()> {
+    /// The part a feed's and a report's specification share: its type (`type_key`, one of
+    /// those the sandbox serves, which is returned) and `marketplaceIds`, which must name this
+    /// marketplace.
+    pub(crate) fn check_spec(
+        &self,
+        body: &Value,
+        type_key: &str,
+        served: &[&'static str],
+    ) -> ApiResult<&'static str> {
         let t = body
             .get(type_key)
             .and_then(Value::as_str)
             .ok_or_else(|| ApiError::invalid(format!("{type_key} is required")))?;
-        if t != served {
+        let Some(t) = served.iter().copied().find(|s| *s == t) else {
             return Err(ApiError::invalid(format!(
                 "{type_key} {t} is not supported by the sandbox"
             )));
-        }
+        };
         let m = body
             .get("marketplaceIds")
             .and_then(Value::as_array)
@@ -977,11 +984,15 @@ impl State {
                 "marketplaceIds does not name this marketplace",
             ));
         }
-        Ok(())
+        Ok(t)
     }
 
     pub fn create_feed(&mut self, body: &Value, delay: std::time::Duration) -> ApiResult<String> {
-        self.check_spec(body, "feedType", "JSON_LISTINGS_FEED")?;
+        let feed_type = self.check_spec(
+            body,
+            "feedType",
+            &["JSON_LISTINGS_FEED", crate::cancel::FEED_TYPE],
+        )?;
         let doc = body
             .get("inputFeedDocumentId")
             .and_then(Value::as_str)
@@ -1003,6 +1014,7 @@ impl State {
             id.clone(),
             Feed {
                 id: id.clone(),
+                feed_type,
                 created: Timestamp::now(),
                 started: None,
                 ended: None,
@@ -1031,6 +1043,7 @@ impl State {
             return Ok(());
         }
         let fatal = f.fatal;
+        let ack = f.feed_type == crate::cancel::FEED_TYPE;
         let doc_id = f.input_doc.clone();
         let content = self
             .docs
@@ -1043,9 +1056,12 @@ impl State {
             f.ended = Some(Timestamp::now());
             return Ok(());
         }
-        let report = self.process_feed(id, &content);
+        let bytes = if ack {
+            self.process_acknowledgements(&content).into_bytes()
+        } else {
+            serde_json::to_vec(&self.process_feed(id, &content)).unwrap_or_default()
+        };
         let rid = self.token("amzn1.tortuga.4.sbx.report.");
-        let bytes = serde_json::to_vec(&report).unwrap_or_default();
         let gzip = self.gzip_reports;
         let bytes = if gzip { gzip_bytes(&bytes) } else { bytes };
         self.docs.insert(
@@ -1163,7 +1179,7 @@ impl State {
     pub fn feed_view(&self, f: &Feed) -> Value {
         let mut v = json!({
             "feedId": f.id,
-            "feedType": "JSON_LISTINGS_FEED",
+            "feedType": f.feed_type,
             "marketplaceIds": [self.marketplace_id],
             "createdTime": iso(f.created),
             "processingStatus": f.status,

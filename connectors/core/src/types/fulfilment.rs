@@ -2,7 +2,7 @@ use jiff::Timestamp;
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 
-use crate::{Money, OrderStatus};
+use crate::{Money, OrderStatus, PendingHandle};
 
 /// Tell the channel that (part of) an order has shipped.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -78,6 +78,11 @@ pub enum CancelInitiator {
 pub struct CancelAck {
     pub already_cancelled: bool,
     pub order_status: Option<OrderStatus>,
+    /// The channel took the request for later processing (Amazon's acknowledgement feed):
+    /// resolve it with `poll_pending`, whose `Applied` means cancelled and `Rejected` refused.
+    /// `None`: the cancellation is done when this returns.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pending: Option<PendingHandle>,
 }
 
 /// A return (RMA) as the channel shows it.
