@@ -90,19 +90,7 @@ const SKU: &str = "SKU-000001";
 /// A marketplace order for `qty` of the first SKU, imported into Odoo by a cycle:
 /// (marketplace id, sale order, delivery).
 async fn sold(w: &World, qty: u32) -> (String, i64, i64) {
-    let o = w
-        .emb
-        .market
-        .create_order(NewOrder {
-            lines: vec![NewLine {
-                sku: SKU.into(),
-                quantity: qty,
-                ..Default::default()
-            }],
-            ..Default::default()
-        })
-        .unwrap();
-    let ext = o["id"].as_str().unwrap().to_owned();
+    let ext = market_sale(w, qty);
     let r = w.engine.cycle().await;
     assert!(r.errors.is_empty(), "{:?}", r.errors);
     let so = h(w)
@@ -116,6 +104,37 @@ async fn sold(w: &World, qty: u32) -> (String, i64, i64) {
     assert_eq!(so[0]["state"], "sale");
     let pk = so[0]["picking_ids"][0].as_i64().unwrap();
     (ext, so[0]["id"].as_i64().unwrap(), pk)
+}
+
+/// A sandbox-marketplace order for `qty` of the first SKU: its marketplace id.
+fn market_sale(w: &World, qty: u32) -> String {
+    let o = w
+        .emb
+        .market
+        .create_order(NewOrder {
+            lines: vec![NewLine {
+                sku: SKU.into(),
+                quantity: qty,
+                ..Default::default()
+            }],
+            ..Default::default()
+        })
+        .unwrap();
+    o["id"].as_str().unwrap().to_owned()
+}
+
+/// An Amazon (merchant-fulfilled) order for `qty` of the first SKU: its AmazonOrderId.
+fn amazon_sale(sb: &channel_amazon::sandbox::AmazonSandbox, qty: u32) -> String {
+    use channel_amazon::sandbox::{NewItem, NewOrder};
+    sb.create_order(NewOrder {
+        items: vec![NewItem {
+            sku: SKU.into(),
+            quantity: qty,
+            ..Default::default()
+        }],
+        ..Default::default()
+    })
+    .unwrap()
 }
 
 /// The warehouse ships `qty` (all when `None`) with carrier "Standard delivery" and
@@ -522,7 +541,7 @@ async fn an_odoo_cancel_reaches_the_channel_once_with_the_mapped_reason() {
 /// and tells a person when Amazon cannot or did not cancel.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_odoo_cancel_of_an_amazon_order_goes_out_in_one_acknowledgement_feed() {
-    use channel_amazon::sandbox::{AmazonSandbox, Fault, NewItem, NewOrder, SandboxConfig};
+    use channel_amazon::sandbox::{AmazonSandbox, Fault, SandboxConfig};
     const DELAY: std::time::Duration = std::time::Duration::from_millis(1000);
     let w = world("").await;
     let amz_sb = AmazonSandbox::start(SandboxConfig {
@@ -531,18 +550,7 @@ async fn an_odoo_cancel_of_an_amazon_order_goes_out_in_one_acknowledgement_feed(
     })
     .await
     .unwrap();
-    let new_order = || {
-        amz_sb
-            .create_order(NewOrder {
-                items: vec![NewItem {
-                    sku: SKU.into(),
-                    quantity: 1,
-                    ..Default::default()
-                }],
-                ..Default::default()
-            })
-            .unwrap()
-    };
+    let new_order = || amazon_sale(&amz_sb, 1);
     let amz = handle(
         &w,
         "amz",
@@ -686,19 +694,7 @@ async fn a_channel_without_a_cancellation_api_gets_one_note_and_no_call() {
     let inner = w.engine.channel("shop").unwrap().channel.clone();
     let ch = handle(&w, "nocancel", "sandbox", Arc::new(NoCancelApi(inner)));
     let (engine, _) = engine(&w.config, w.store.clone(), vec![ch.clone()]).await;
-    let o = w
-        .emb
-        .market
-        .create_order(NewOrder {
-            lines: vec![NewLine {
-                sku: SKU.into(),
-                quantity: 1,
-                ..Default::default()
-            }],
-            ..Default::default()
-        })
-        .unwrap();
-    let ext = o["id"].as_str().unwrap().to_owned();
+    let ext = market_sale(&w, 1);
     let (so, _) = bound_order(&w, "nocancel", &ext, 1.0);
     h(&w)
         .call("sale.order", "action_cancel", json!([[so]]), json!({}))
@@ -1154,7 +1150,7 @@ async fn shopify_fulfils_and_cancels_and_amazon_confirms_the_shipment_once_each(
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_amazon_return_read_from_the_returns_report_restocks_once() {
-    use channel_amazon::sandbox::{AmazonSandbox, NewItem, NewOrder, NewReturn, SandboxConfig};
+    use channel_amazon::sandbox::{AmazonSandbox, NewReturn, SandboxConfig};
     let w = world("").await;
     let (product, _) = first(&w);
     let amz_sb = AmazonSandbox::start(SandboxConfig {
@@ -1163,16 +1159,7 @@ async fn an_amazon_return_read_from_the_returns_report_restocks_once() {
     })
     .await
     .unwrap();
-    let ext = amz_sb
-        .create_order(NewOrder {
-            items: vec![NewItem {
-                sku: SKU.into(),
-                quantity: 2,
-                ..Default::default()
-            }],
-            ..Default::default()
-        })
-        .unwrap();
+    let ext = amazon_sale(&amz_sb, 2);
     let mut cfg = amz_sb.amazon_config();
     cfg.connection.returns_interval_secs = 0;
     let amz = handle(

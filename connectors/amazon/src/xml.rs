@@ -135,22 +135,14 @@ fn close(stack: &mut [Node], root: &mut Option<Node>, node: Node) {
     }
 }
 
-/// Text made safe for an element's content or an attribute value.
+/// Text made safe for an element's content or an attribute value. Control characters are
+/// not allowed in XML 1.0 even escaped: they are dropped.
 pub fn escape(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&apos;"),
-            // Control characters are not allowed in XML 1.0 at all: drop them.
-            c if (c as u32) < 0x20 && !matches!(c, '\t' | '\n' | '\r') => {}
-            c => out.push(c),
-        }
-    }
-    out
+    let clean: String = s
+        .chars()
+        .filter(|c| (*c as u32) >= 0x20 || matches!(c, '\t' | '\n' | '\r'))
+        .collect();
+    quick_xml::escape::escape(clean.as_str()).into_owned()
 }
 
 #[cfg(test)]
