@@ -8,7 +8,6 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use channel_sandbox::sandbox::{NewLine, NewOrder};
 use odoo_channels::config::Config;
 use odoo_channels::embedded::{Embedded, EmbeddedOptions};
 use odoo_channels::odoo::{CallKind, Domain, OdooClient, OdooError, SearchOpts};
@@ -96,16 +95,8 @@ fn obj(v: Value) -> Map<String, Value> {
     }
 }
 
-fn order(sku: &str, qty: u32) -> NewOrder {
-    NewOrder {
-        lines: vec![NewLine {
-            sku: sku.into(),
-            quantity: qty,
-            ..Default::default()
-        }],
-        ..Default::default()
-    }
-}
+mod common;
+use common::order;
 
 fn stock_first(w: &World, qty: f64) -> i64 {
     let info = w.emb.odoo.catalog().unwrap();

@@ -7,25 +7,16 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use channel_sandbox::sandbox::{NewLine, NewOrder};
 use odoo_channels::cli::allocate::{AllocateArgs, Format, dry_run};
 use odoo_channels::config::Config;
-use odoo_channels::embedded::{Embedded, EmbeddedOptions};
-use odoo_channels::odoo::OdooClient;
+use odoo_channels::embedded::EmbeddedOptions;
 use odoo_channels::store::Store;
-use odoo_channels::sync::{CycleReport, Engine, EventBus, channels};
+use odoo_channels::sync::{CycleReport, Engine};
 use odoo_sandbox::Fault;
 use serde_json::{Value, json};
 
-struct World {
-    emb: Embedded,
-    engine: Arc<Engine>,
-    store: Store,
-    odoo: OdooClient,
-    config: Config,
-    config_text: String,
-    _dir: tempfile::TempDir,
-}
+mod common;
+use common::{World, h, order};
 
 /// The sandboxes with `markets` marketplaces (`shop` 10 % buffer, `market2` 5 %, `market3`
 /// none), `edit` applied to the generated configuration, then `inventory` appended.
@@ -35,39 +26,16 @@ async fn world(
     inventory: &str,
     edit: impl Fn(String) -> String,
 ) -> World {
-    let emb = Embedded::start(&EmbeddedOptions {
+    let options = EmbeddedOptions {
         products,
         marketplaces: markets,
         ..Default::default()
-    })
-    .await
-    .unwrap();
-    let dir = tempfile::tempdir().unwrap();
-    let url = format!("sqlite://{}/state.db", dir.path().display());
-    let mut text = edit(emb.config_toml(&url));
-    text.push_str(inventory);
-    let config = Config::from_toml_str(&text).unwrap();
-    let store = Store::open(&url).await.unwrap();
-    let odoo = OdooClient::connect(config.odoo.client_settings().unwrap())
-        .await
-        .unwrap();
-    let engine = start(&config, store.clone(), &odoo).await;
-    World {
-        emb,
-        engine,
-        store,
-        odoo,
-        config,
-        config_text: text,
-        _dir: dir,
-    }
+    };
+    common::start(options, |t| edit(t) + inventory).await
 }
 
-async fn start(config: &Config, store: Store, odoo: &OdooClient) -> Arc<Engine> {
-    let handles = channels::build_all(config, &channels::registry()).unwrap();
-    Engine::start(config, store, odoo.clone(), handles, EventBus::new())
-        .await
-        .unwrap()
+async fn start(config: &Config, store: Store) -> Arc<Engine> {
+    common::engine(config, store, Vec::new()).await.0
 }
 
 impl World {
@@ -140,21 +108,6 @@ impl World {
         assert!(r.errors.is_empty(), "{:?}", r.errors);
         r
     }
-}
-
-fn order(sku: &str, qty: u32) -> NewOrder {
-    NewOrder {
-        lines: vec![NewLine {
-            sku: sku.into(),
-            quantity: qty,
-            ..Default::default()
-        }],
-        ..Default::default()
-    }
-}
-
-fn h(w: &World) -> odoo_sandbox::SandboxHandle {
-    w.emb.odoo.handle()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -505,7 +458,7 @@ async fn reorder_fires_once_per_crossing() {
     w.cycle().await;
     assert_eq!(w.replenish_calls(), 1);
     // A restart keeps the crossing (persisted): nothing either.
-    let again = start(&w.config, w.store.clone(), &w.odoo).await;
+    let again = start(&w.config, w.store.clone()).await;
     assert!(again.cycle().await.recompute.unwrap().reorders.is_empty());
     assert_eq!(w.replenish_calls(), 1);
 

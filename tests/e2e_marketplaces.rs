@@ -11,11 +11,8 @@ use channel_shopify::sandbox::{
     CatalogItem, NewLine as ShopLine, NewOrder as ShopOrder, SandboxConfig as ShopCfg,
     ShopifySandbox,
 };
-use odoo_channels::config::Config;
-use odoo_channels::embedded::{Embedded, EmbeddedOptions};
-use odoo_channels::odoo::{Domain, OdooClient, SearchOpts};
-use odoo_channels::store::Store;
-use odoo_channels::sync::{Engine, EventBus, channels};
+use odoo_channels::embedded::EmbeddedOptions;
+use odoo_channels::odoo::{Domain, SearchOpts};
 use rust_decimal::Decimal;
 use rust_decimal::prelude::ToPrimitive;
 
@@ -25,25 +22,26 @@ fn sku(i: usize) -> String {
     format!("SKU-{i:06}")
 }
 
+mod common;
+
+/// The common world (Odoo sandbox, store, engine) plus the two marketplaces' sandboxes.
 struct World {
-    emb: Embedded,
+    base: common::World,
     amazon: AmazonSandbox,
     shop: ShopifySandbox,
-    engine: Arc<Engine>,
-    odoo: OdooClient,
-    _dir: tempfile::TempDir,
+}
+
+impl std::ops::Deref for World {
+    type Target = common::World;
+    fn deref(&self) -> &common::World {
+        &self.base
+    }
 }
 
 /// The embedded Odoo (and its generic sandbox marketplace, which these tests ignore) plus an
 /// Amazon and a Shopify sandbox listing the same SKUs, wired into one daemon configuration
 /// exactly as a merchant would write it.
 async fn world() -> World {
-    let emb = Embedded::start(&EmbeddedOptions {
-        products: SKUS,
-        ..Default::default()
-    })
-    .await
-    .unwrap();
     let amazon = AmazonSandbox::start(AmzCfg {
         currency: "EUR".into(),
         feed_delay: std::time::Duration::from_millis(50),
@@ -70,11 +68,9 @@ async fn world() -> World {
     .await
     .unwrap();
 
-    let dir = tempfile::tempdir().unwrap();
-    let url = format!("sqlite://{}/state.db", dir.path().display());
     let amz = amazon.connection();
-    let toml = format!(
-        r#"{base}
+    let channels = format!(
+        r#"
 [[channels]]
 id = "amz"
 kind = "amazon"
@@ -106,7 +102,6 @@ base_url = "{shop_url}"
 access_token = "{shop_token}"
 client_secret = "{shop_secret}"
 "#,
-        base = emb.config_toml(&url),
         endpoint = amz.endpoint,
         lwa = amz.lwa_endpoint,
         client_id = amz.client_id,
@@ -119,23 +114,12 @@ client_secret = "{shop_secret}"
         shop_token = shop.access_token(),
         shop_secret = shop.client_secret(),
     );
-    let config = Config::from_toml_str(&toml).unwrap();
-    let store = Store::open(&url).await.unwrap();
-    let odoo = OdooClient::connect(config.odoo.client_settings().unwrap())
-        .await
-        .unwrap();
-    let handles = channels::build_all(&config, &channels::registry()).unwrap();
-    let engine = Engine::start(&config, store, odoo.clone(), handles, EventBus::new())
-        .await
-        .unwrap();
-    World {
-        emb,
-        amazon,
-        shop,
-        engine,
-        odoo,
-        _dir: dir,
-    }
+    let options = EmbeddedOptions {
+        products: SKUS,
+        ..Default::default()
+    };
+    let base = common::start(options, |t| t + &channels).await;
+    World { base, amazon, shop }
 }
 
 impl World {

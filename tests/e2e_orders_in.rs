@@ -3,57 +3,23 @@
 //! SLA priority and carrier, out-of-order payloads. (Crashes of the real process are in
 //! `e2e_orders_in_crash.rs`.)
 
-use std::sync::Arc;
-
 use channel_sandbox::sandbox::{NewLine, NewOrder};
-use odoo_channels::config::Config;
-use odoo_channels::embedded::{Embedded, EmbeddedOptions};
-use odoo_channels::odoo::{Domain, OdooClient, SearchOpts};
-use odoo_channels::store::{Staged, Store};
-use odoo_channels::sync::{Engine, EventBus, channels};
+use odoo_channels::embedded::EmbeddedOptions;
+use odoo_channels::odoo::{Domain, SearchOpts};
+use odoo_channels::store::Staged;
 use rust_decimal::Decimal;
 use serde_json::Value;
 
-struct World {
-    emb: Embedded,
-    engine: Arc<Engine>,
-    store: Store,
-    odoo: OdooClient,
-    _dir: tempfile::TempDir,
-}
+mod common;
+use common::World;
 
 /// `orders` is appended to the configuration (an `[orders]` table and its sub-tables).
 async fn world(orders: &str) -> World {
-    let emb = Embedded::start(&EmbeddedOptions {
+    let options = EmbeddedOptions {
         products: 5,
         ..Default::default()
-    })
-    .await
-    .unwrap();
-    let dir = tempfile::tempdir().unwrap();
-    let url = format!("sqlite://{}/state.db", dir.path().display());
-    let config = Config::from_toml_str(&format!("{}\n{orders}", emb.config_toml(&url))).unwrap();
-    let store = Store::open(&url).await.unwrap();
-    let odoo = OdooClient::connect(config.odoo.client_settings().unwrap())
-        .await
-        .unwrap();
-    let handles = channels::build_all(&config, &channels::registry()).unwrap();
-    let engine = Engine::start(
-        &config,
-        store.clone(),
-        odoo.clone(),
-        handles,
-        EventBus::new(),
-    )
-    .await
-    .unwrap();
-    World {
-        emb,
-        engine,
-        store,
-        odoo,
-        _dir: dir,
-    }
+    };
+    common::start(options, |t| format!("{t}\n{orders}")).await
 }
 
 fn line(sku: &str, quantity: u32) -> NewLine {

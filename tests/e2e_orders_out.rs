@@ -8,81 +8,36 @@
 use std::sync::Arc;
 
 use channel_amazon::AmazonChannel;
-use channel_sandbox::sandbox::{Fault, NewLine, NewOrder};
+use channel_sandbox::sandbox::Fault;
 use channels_core::{Carrier, ChannelId, ItemQuantity, Shipment};
 use odoo_channels::config::Config;
-use odoo_channels::embedded::{Embedded, EmbeddedOptions};
-use odoo_channels::odoo::OdooClient;
+use odoo_channels::embedded::EmbeddedOptions;
 use odoo_channels::store::{Begin, QuarantineState, Store};
 use odoo_channels::sync::channels::ChannelHandle;
-use odoo_channels::sync::{Engine, EventBus, channels};
-use odoo_sandbox::SandboxHandle;
 use rust_decimal::Decimal;
 use serde_json::{Value, json};
 
-struct World {
-    emb: Embedded,
-    engine: Arc<Engine>,
-    store: Store,
-    config: Config,
-    _dir: tempfile::TempDir,
-}
+mod common;
+use common::{World, engine, first, h};
 
 /// The embedded sandboxes, with `fulfilment` appended to the channel's table.
 async fn world(fulfilment: &str) -> World {
-    let emb = Embedded::start(&EmbeddedOptions {
+    let options = EmbeddedOptions {
         products: 5,
         warehouses: 1,
         ..Default::default()
-    })
-    .await
-    .unwrap();
-    let dir = tempfile::tempdir().unwrap();
-    let url = format!("sqlite://{}/state.db", dir.path().display());
-    let text = format!(
-        "{}\n[channels.fulfilment]\ncarriers = {{ \"Standard delivery\" = \"USPS\" }}\n{fulfilment}\n",
-        emb.config_toml(&url)
-    );
-    let config = Config::from_toml_str(&text).unwrap();
-    let store = Store::open(&url).await.unwrap();
-    let (engine, _) = engine(&config, store.clone(), Vec::new()).await;
-    let w = World {
-        emb,
-        engine,
-        store,
-        config,
-        _dir: dir,
     };
+    let w = common::start(options, |t| {
+        format!(
+            "{t}\n[channels.fulfilment]\ncarriers = {{ \"Standard delivery\" = \"USPS\" }}\n{fulfilment}\n"
+        )
+    })
+    .await;
     // The demo database's own orders already reserve some of it: plenty, so that every
     // delivery here is reserved and can be validated.
     let (p, loc) = first(&w);
     h(&w).set_stock(p, loc, 500.0).unwrap();
     w
-}
-
-async fn engine(
-    config: &Config,
-    store: Store,
-    extra: Vec<ChannelHandle>,
-) -> (Arc<Engine>, OdooClient) {
-    let odoo = OdooClient::connect(config.odoo.client_settings().unwrap())
-        .await
-        .unwrap();
-    let mut handles = channels::build_all(config, &channels::registry()).unwrap();
-    handles.extend(extra);
-    let engine = Engine::start(config, store, odoo.clone(), handles, EventBus::new())
-        .await
-        .unwrap();
-    (engine, odoo)
-}
-
-fn h(w: &World) -> SandboxHandle {
-    w.emb.odoo.handle()
-}
-
-fn first(w: &World) -> (i64, i64) {
-    let info = w.emb.odoo.catalog().unwrap();
-    (info.first_product_id, info.stock_location_ids[0])
 }
 
 const SKU: &str = "SKU-000001";
@@ -108,18 +63,7 @@ async fn sold(w: &World, qty: u32) -> (String, i64, i64) {
 
 /// A sandbox-marketplace order for `qty` of the first SKU: its marketplace id.
 fn market_sale(w: &World, qty: u32) -> String {
-    let o = w
-        .emb
-        .market
-        .create_order(NewOrder {
-            lines: vec![NewLine {
-                sku: SKU.into(),
-                quantity: qty,
-                ..Default::default()
-            }],
-            ..Default::default()
-        })
-        .unwrap();
+    let o = w.emb.market.create_order(common::order(SKU, qty)).unwrap();
     o["id"].as_str().unwrap().to_owned()
 }
 

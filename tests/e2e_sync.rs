@@ -1,23 +1,12 @@
 //! The sync engine against the embedded sandboxes over real HTTP: what a merchant relies on.
 
-use std::sync::Arc;
-
-use channel_sandbox::sandbox::{NewLine, NewOrder};
-use odoo_channels::config::Config;
-use odoo_channels::embedded::{Embedded, EmbeddedOptions};
-use odoo_channels::odoo::{Domain, OdooClient, SearchOpts};
+use odoo_channels::embedded::EmbeddedOptions;
+use odoo_channels::odoo::{Domain, SearchOpts};
 use odoo_channels::store::{QuarantineState, Store};
-use odoo_channels::sync::{Engine, EventBus, channels};
 use odoo_sandbox::Fault;
 
-struct World {
-    emb: Embedded,
-    engine: Arc<Engine>,
-    store: Store,
-    odoo: OdooClient,
-    config: Config,
-    _dir: tempfile::TempDir,
-}
+mod common;
+use common::{World, engine, first, order};
 
 async fn world(products: usize) -> World {
     world_on(products, odoo_sandbox::OdooVersion::V19).await
@@ -29,54 +18,12 @@ async fn world_on(products: usize, version: odoo_sandbox::OdooVersion) -> World 
 
 /// `extra` is appended to the configuration (e.g. an `[orders]` table).
 async fn world_with(products: usize, version: odoo_sandbox::OdooVersion, extra: &str) -> World {
-    let emb = Embedded::start(&EmbeddedOptions {
+    let options = EmbeddedOptions {
         products,
         odoo_version: version,
         ..Default::default()
-    })
-    .await
-    .unwrap();
-    let dir = tempfile::tempdir().unwrap();
-    let url = format!("sqlite://{}/state.db", dir.path().display());
-    let config = Config::from_toml_str(&format!("{}\n{extra}", emb.config_toml(&url))).unwrap();
-    let store = Store::open(&url).await.unwrap();
-    let (engine, odoo) = engine(&config, store.clone()).await;
-    World {
-        emb,
-        engine,
-        store,
-        odoo,
-        config,
-        _dir: dir,
-    }
-}
-
-async fn engine(config: &Config, store: Store) -> (Arc<Engine>, OdooClient) {
-    let odoo = OdooClient::connect(config.odoo.client_settings().unwrap())
-        .await
-        .unwrap();
-    let handles = channels::build_all(config, &channels::registry()).unwrap();
-    let engine = Engine::start(config, store, odoo.clone(), handles, EventBus::new())
-        .await
-        .unwrap();
-    (engine, odoo)
-}
-
-fn order(sku: &str, qty: u32) -> NewOrder {
-    NewOrder {
-        lines: vec![NewLine {
-            sku: sku.into(),
-            quantity: qty,
-            ..Default::default()
-        }],
-        ..Default::default()
-    }
-}
-
-/// The first generated product (SKU-000001) and its stock location in WH.
-fn first(w: &World) -> (i64, i64) {
-    let info = w.emb.odoo.catalog().unwrap();
-    (info.first_product_id, info.stock_location_ids[0])
+    };
+    common::start(options, |t| format!("{t}\n{extra}")).await
 }
 
 async fn sale_orders_for(w: &World, external_id: &str) -> u64 {
@@ -204,7 +151,7 @@ async fn a_crash_after_the_odoo_create_loses_nothing_and_duplicates_nothing() {
     let dir = tempfile::tempdir().unwrap();
     let url = format!("sqlite://{}/fresh.db", dir.path().display());
     let fresh = Store::open(&url).await.unwrap();
-    let (restarted, _) = engine(&w.config, fresh).await;
+    let (restarted, _) = engine(&w.config, fresh, Vec::new()).await;
     let r = restarted.cycle().await;
     assert_eq!(r.imported["shop"].already, 1, "{:?}", r.imported);
     assert_eq!(r.imported["shop"].imported, 0);
