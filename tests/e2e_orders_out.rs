@@ -600,6 +600,94 @@ async fn an_odoo_cancel_of_an_amazon_order_goes_out_in_one_acknowledgement_feed(
     );
 }
 
+/// An Amazon buyer asks to cancel an unshipped order: Amazon leaves it to the seller. A person
+/// is asked once, in Odoo; when they cancel there, the cancellation goes to Amazon as the
+/// buyer's request (`BuyerCanceled`), not the channel's default reason, which would count
+/// against the seller.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_amazon_buyers_cancel_request_asks_a_person_once_and_goes_out_as_the_buyers() {
+    use channel_amazon::sandbox::{AmazonSandbox, SandboxConfig};
+    let w = world("").await;
+    let amz_sb = AmazonSandbox::start(SandboxConfig {
+        feed_delay: std::time::Duration::from_millis(50),
+        ..Default::default()
+    })
+    .await
+    .unwrap();
+    let amz = handle(
+        &w,
+        "amz",
+        "amazon",
+        Arc::new(
+            AmazonChannel::new(ChannelId::new("amz").unwrap(), amz_sb.amazon_config()).unwrap(),
+        ),
+    );
+    let (engine, _) = engine(&w.config, w.store.clone(), vec![amz.clone()]).await;
+    let ext = amazon_sale(&amz_sb, 1);
+    let (so, _) = bound_order(&w, "amz", &ext, 1.0);
+    let asks = |w: &World| {
+        h(w).search_read(
+            "mail.activity",
+            json!([
+                ["res_id", "=", so],
+                ["summary", "=like", "Buyer asked to cancel%"]
+            ]),
+            &["id"],
+        )
+        .unwrap()
+        .len()
+    };
+    engine.orders_round(&amz).await.unwrap();
+    assert_eq!(asks(&w), 0, "no request yet");
+
+    amz_sb
+        .buyer_requests_cancel(&ext, "Found it cheaper elsewhere")
+        .unwrap();
+    engine.orders_round(&amz).await.unwrap();
+    assert_eq!(asks(&w), 1);
+    assert_eq!(
+        notes_with(&w, "sale.order", so, "reason: Found it cheaper elsewhere"),
+        1
+    );
+    // The order changes again on Amazon (still asking): nobody is asked twice.
+    amz_sb.set_order_status(&ext, "Unshipped").unwrap();
+    engine.orders_round(&amz).await.unwrap();
+    assert_eq!(asks(&w), 1);
+    assert_eq!(notes_with(&w, "sale.order", so, "The buyer asked"), 1);
+
+    // The person cancels in Odoo: Amazon gets BuyerCanceled, whatever the default reason.
+    h(&w)
+        .call("sale.order", "action_cancel", json!([[so]]), json!({}))
+        .unwrap();
+    let r = engine.outbound_round(&amz).await.unwrap();
+    assert_eq!(r.cancel_pending, 1, "{r:?}");
+    let doc = amz_sb.acknowledgement_documents().pop().unwrap();
+    assert!(
+        doc.contains("<CancelReason>BuyerCanceled</CancelReason>"),
+        "{doc}"
+    );
+    let mut confirmed = 0;
+    for _ in 0..40 {
+        tokio::time::sleep(std::time::Duration::from_millis(60)).await;
+        let r = engine.outbound_round(&amz).await.unwrap();
+        assert!(r.errors.is_empty(), "{:?}", r.errors);
+        confirmed += r.cancelled_on_channel;
+        if confirmed > 0 {
+            break;
+        }
+    }
+    assert_eq!(confirmed, 1);
+    assert_eq!(
+        notes_with(
+            &w,
+            "sale.order",
+            so,
+            "reason buyer_request (the buyer asked: Found it cheaper elsewhere)"
+        ),
+        1
+    );
+}
+
 /// The sandbox marketplace with its cancellation API taken away: a channel whose
 /// marketplace has none.
 struct NoCancelApi(Arc<dyn channels_core::Channel>);

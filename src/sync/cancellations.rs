@@ -25,6 +25,10 @@
 //! inbound cancellation that found the Odoo order already cancelled (`already`) is the echo of
 //! ours, not the reason for it.
 //!
+//! When the channel order carries a buyer's cancellation request
+//! (`Order::buyer_cancel_request`; the importer asked a person about it), the reason sent is
+//! `BuyerRequest` with the buyer's words, whatever the tags or the default say.
+//!
 //! A channel that takes the cancellation for later processing (Amazon's order-acknowledgement
 //! feed answers `CancelAck::pending`) keeps the key open and its handle under
 //! `cancel-out:<channel>:<order>:pending`. Each later round re-reads the order first (shown
@@ -424,14 +428,30 @@ async fn cancel_one(
         }
         Err(e) => return Err(OutboundError::Channel(e)),
     };
-    let tags = tag_names(ctx, so).await?;
-    let (reason, tag) = ctx.rules().reason_for(&tags);
+    // A buyer's request on the channel decides the reason, whatever the tags or the default
+    // say: any other reason would count against the seller there.
+    let (reason, reason_text, detail) = match &order.buyer_cancel_request {
+        Some(req) => (
+            CancelReason::BuyerRequest,
+            req.reason.clone(),
+            Some(match &req.reason {
+                Some(r) => format!("the buyer asked: {r}"),
+                None => "the buyer asked".to_string(),
+            }),
+        ),
+        None => {
+            let tags = tag_names(ctx, so).await?;
+            let (reason, tag) = ctx.rules().reason_for(&tags);
+            let detail = tag.as_ref().map(|t| format!("tag {t}"));
+            (reason, tag, detail)
+        }
+    };
     let done = Done {
         so_id,
         so_name: &so_name,
         ext: &ext,
         reason,
-        tag: tag.as_deref(),
+        detail: detail.as_deref(),
     };
     match order.status {
         OrderStatus::Cancelled => {
@@ -537,7 +557,7 @@ async fn cancel_one(
         order_external_id: ext.clone(),
         lines: Vec::new(),
         reason,
-        reason_text: tag.clone(),
+        reason_text,
         initiated_by: CancelInitiator::Seller,
     };
     ctx.store.begin(&key).await?;
@@ -616,7 +636,8 @@ struct Done<'a> {
     so_name: &'a str,
     ext: &'a str,
     reason: CancelReason,
-    tag: Option<&'a str>,
+    /// Why that reason: the sales tag that mapped to it, or the buyer's request.
+    detail: Option<&'a str>,
 }
 
 impl Done<'_> {
@@ -633,7 +654,7 @@ impl Done<'_> {
                     "Cancelled on channel {} (order {}) by odoo-channels, reason {reason_name}{}.{suffix}",
                     ctx.id(),
                     self.ext,
-                    self.tag.map(|t| format!(" (tag {t})")).unwrap_or_default(),
+                    self.detail.map(|d| format!(" ({d})")).unwrap_or_default(),
                 ),
             )
             .await;

@@ -53,7 +53,7 @@ use super::routing::{self, Destination, FreeStock, RouteLine, Shipment};
 use crate::config::OrdersConfig;
 use crate::config::orders::ChannelOrders;
 use crate::odoo::{CallKind, Domain, OdooClient, OdooError, SearchOpts};
-use crate::store::{InboxItem, Staged, Store};
+use crate::store::{Begin, InboxItem, Staged, Store};
 use build::{AmountRules, Decisions, LineProduct};
 use partner::PartnerResolver;
 pub use setup::{OrderSetup, SetupCache};
@@ -63,6 +63,8 @@ pub use setup::{OrderSetup, SetupCache};
 pub const CURSOR_OVERLAP: SignedDuration = SignedDuration::from_secs(10 * 60);
 const STREAM: &str = "orders";
 const KIND: &str = "order";
+/// The summary of the activity that asks a person to decide on a buyer's cancellation request.
+const CANCEL_REQUEST: &str = "Buyer asked to cancel";
 /// Staged payloads looked at per round (a backlog takes several rounds).
 const ROUND_LIMIT: usize = 2000;
 /// Binding keys per search of existing orders.
@@ -1451,6 +1453,7 @@ impl Importer<'_> {
                 );
                 self.log.note("sale.order", c.odoo_id, &text).await;
             }
+            self.buyer_cancel_request(cx, c.odoo_id, &c.order).await?;
         }
         crate::failpoint::hit("orders.before_done");
 
@@ -1701,7 +1704,6 @@ impl Importer<'_> {
         findings: &[Finding],
         remarks: &[String],
     ) {
-        let setup = &cx.setup;
         let rules: Vec<&str> = {
             let mut r: Vec<&str> = findings.iter().map(|f| f.rule.as_str()).collect();
             r.dedup();
@@ -1721,28 +1723,57 @@ impl Importer<'_> {
             text.push_str(&format!("\n{r}"));
         }
         // One activity per held order: search before create.
-        if let Some(model) = setup.sale_order_model {
-            let existing = self
-                .odoo
-                .search(
-                    "mail.activity",
-                    &Domain::leaf("res_model_id", "=", model)
-                        .and(Domain::leaf("res_id", "=", odoo_id))
-                        .and(Domain::leaf("summary", "=like", "Held marketplace order%")),
-                    &SearchOpts::default().limit(1),
-                )
-                .await;
-            match existing {
-                Ok(ids) if !ids.is_empty() => return, // Note and activity exist already.
-                Ok(_) => {}
-                Err(e) => tracing::warn!(error = %e, "cannot look for the held order's activity"),
-            }
+        if self
+            .has_activity(cx, odoo_id, "Held marketplace order")
+            .await
+        {
+            return; // Note and activity exist already.
         }
         self.log.note("sale.order", odoo_id, &text).await;
+        self.schedule_activity(cx, odoo_id, order, &summary, &text)
+            .await;
+    }
+
+    /// Whether the sale order has an open activity whose summary starts with `prefix` (its
+    /// note was posted with it). Unreadable counts as "no": a second note beats none.
+    async fn has_activity(&self, cx: &Ctx<'_>, odoo_id: i64, prefix: &str) -> bool {
+        let Some(model) = cx.setup.sale_order_model else {
+            return false;
+        };
+        let existing = self
+            .odoo
+            .search(
+                "mail.activity",
+                &Domain::leaf("res_model_id", "=", model)
+                    .and(Domain::leaf("res_id", "=", odoo_id))
+                    .and(Domain::leaf("summary", "=like", format!("{prefix}%"))),
+                &SearchOpts::default().limit(1),
+            )
+            .await;
+        match existing {
+            Ok(ids) => !ids.is_empty(),
+            Err(e) => {
+                tracing::warn!(error = %e, order = odoo_id, "cannot look for the order's activity");
+                false
+            }
+        }
+    }
+
+    /// A to-do for a person on the sale order (the `hold_activity_user`, else the
+    /// integration user), due by the order's ship-by date, else today.
+    async fn schedule_activity(
+        &self,
+        cx: &Ctx<'_>,
+        odoo_id: i64,
+        order: &Order,
+        summary: &str,
+        text: &str,
+    ) {
+        let setup = &cx.setup;
         let Some(model) = setup.sale_order_model else {
             tracing::warn!(
                 order = odoo_id,
-                "ir.model of sale.order unreadable: no activity scheduled (the note says why it is held)"
+                "ir.model of sale.order unreadable: no activity scheduled (the note says why)"
             );
             return;
         };
@@ -1753,7 +1784,7 @@ impl Importer<'_> {
             v.insert("activity_type_id".into(), json!(t));
         }
         v.insert("summary".into(), json!(summary));
-        v.insert("note".into(), json!(html_escape(&text)));
+        v.insert("note".into(), json!(html_escape(text)));
         v.insert(
             "user_id".into(),
             json!(setup.activity_user(cx.settings.hold_activity_user.as_deref())),
@@ -1767,8 +1798,55 @@ impl Importer<'_> {
             .to_string();
         v.insert("date_deadline".into(), json!(due));
         if let Err(e) = self.odoo.create("mail.activity", v, None).await {
-            tracing::warn!(order = odoo_id, error = %e, "could not schedule the held order's activity");
+            tracing::warn!(order = odoo_id, error = %e, "could not schedule the order's activity");
         }
+    }
+
+    /// The buyer asked the marketplace to cancel an order that has not shipped
+    /// (`Order::buyer_cancel_request`), and the marketplace leaves it to the seller: once per
+    /// order (`cancel-req:<channel>:<order>`), a note and an activity tell a person to cancel
+    /// it here (the cancellation then goes out as the buyer's request) or to ship it.
+    async fn buyer_cancel_request(
+        &self,
+        cx: &Ctx<'_>,
+        odoo_id: i64,
+        order: &Order,
+    ) -> Result<(), OrderError> {
+        let Some(req) = &order.buyer_cancel_request else {
+            return Ok(());
+        };
+        if !matches!(order.status, OrderStatus::Pending | OrderStatus::Unshipped) {
+            return Ok(()); // Shipped or cancelled meanwhile: nothing left to decide.
+        }
+        let key = format!("cancel-req:{}:{}", cx.channel, order.external_id);
+        match self.store.begin(&key).await? {
+            Begin::Done { .. } => return Ok(()),
+            // Interrupted after the note: its activity says whether it was all done.
+            Begin::Pending { .. } if self.has_activity(cx, odoo_id, CANCEL_REQUEST).await => {}
+            Begin::Fresh | Begin::Pending { .. } => {
+                let text = format!(
+                    "The buyer asked channel {} to cancel order {} ({}){}. The marketplace leaves the decision to you: cancel this order here and odoo-channels cancels it on the channel as the buyer's request (which does not count against your cancellation rate), or ship it as usual.",
+                    cx.channel,
+                    order_ref(order),
+                    order.external_id,
+                    req.reason
+                        .as_deref()
+                        .map(|r| format!(", reason: {r}"))
+                        .unwrap_or_default()
+                );
+                self.log.note("sale.order", odoo_id, &text).await;
+                self.schedule_activity(
+                    cx,
+                    odoo_id,
+                    order,
+                    &format!("{CANCEL_REQUEST}: {}", order_ref(order)),
+                    &text,
+                )
+                .await;
+            }
+        }
+        self.store.finish(&key, &odoo_id.to_string()).await?;
+        Ok(())
     }
 
     // -----------------------------------------------------------------------------------------
@@ -1846,6 +1924,7 @@ impl Importer<'_> {
         let updated = if matches!(ex.state.as_str(), "cancel") {
             false
         } else {
+            self.buyer_cancel_request(cx, ex.id, order).await?;
             self.apply_updates(cx, order, ex).await?
         };
         if order.status == OrderStatus::Cancelled && ex.state != "cancel" {

@@ -19,9 +19,9 @@ use std::collections::BTreeMap;
 
 use channels_core::json::{JsonReader, truncate};
 use channels_core::{
-    Address, Buyer, ChannelId, Currency, Discount, FeeKind, FulfilledBy, MappingError, Money,
-    Order, OrderLine, OrderStatus, Pulled, ServiceLevel, Settlement, SettlementLine,
-    SettlementLineKind, StockLevel, TaxCollector, TaxLine,
+    Address, Buyer, BuyerCancelRequest, ChannelId, Currency, Discount, FeeKind, FulfilledBy,
+    MappingError, Money, Order, OrderLine, OrderStatus, Pulled, ServiceLevel, Settlement,
+    SettlementLine, SettlementLineKind, StockLevel, TaxCollector, TaxLine,
 };
 use jiff::Timestamp;
 use rust_decimal::Decimal;
@@ -285,10 +285,32 @@ fn map_order_inner(
     let mut lines = Vec::with_capacity(items.len());
     let mut shipping: Option<Money> = None;
     let mut shipping_taxes = Vec::new();
+    let mut buyer_cancel_request: Option<BuyerCancelRequest> = None;
     for (i, it) in items.iter().enumerate() {
         let p = |k: &str| format!("OrderItems[{i}].{k}");
         if !it.is_object() {
             return Err(r.err(&format!("OrderItems[{i}]"), "expected an object"));
+        }
+        // The buyer's cancellation request is stated per item; Amazon cancels whole orders,
+        // so one item asking is the order asking.
+        if let Some(c) = r.opt_object(it, "BuyerRequestedCancel", &p("BuyerRequestedCancel"))?
+            && r.opt_bool(
+                c,
+                "IsBuyerRequestedCancel",
+                &p("BuyerRequestedCancel.IsBuyerRequestedCancel"),
+            )? == Some(true)
+        {
+            let reason = r
+                .opt_str(
+                    c,
+                    "BuyerCancelReason",
+                    &p("BuyerRequestedCancel.BuyerCancelReason"),
+                )?
+                .filter(|s| !s.trim().is_empty());
+            let req = buyer_cancel_request.get_or_insert_with(BuyerCancelRequest::default);
+            if req.reason.is_none() {
+                req.reason = reason;
+            }
         }
         let qty = r
             .opt_i64(it, "QuantityOrdered", &p("QuantityOrdered"))?
@@ -469,6 +491,7 @@ fn map_order_inner(
         is_business: r
             .opt_bool(o, "IsBusinessOrder", "IsBusinessOrder")?
             .unwrap_or(false),
+        buyer_cancel_request,
         raw: Value::Null,
     })
 }

@@ -759,6 +759,37 @@ mod returns_report {
     }
 }
 
+#[test]
+fn a_buyers_cancel_request_on_any_item_is_the_orders() {
+    assert_eq!(
+        map_order(&chan(), MKT, &order_json(), &items_json())
+            .into_ok()
+            .unwrap()
+            .buyer_cancel_request,
+        None
+    );
+    let mut items = items_json();
+    items[0]["BuyerRequestedCancel"] = json!({"IsBuyerRequestedCancel": "false"});
+    items[1]["BuyerRequestedCancel"] =
+        json!({"IsBuyerRequestedCancel": "true", "BuyerCancelReason": "Ordered by mistake"});
+    let o = map_order(&chan(), MKT, &order_json(), &items)
+        .into_ok()
+        .unwrap();
+    assert_eq!(
+        o.buyer_cancel_request,
+        Some(BuyerCancelRequest {
+            reason: Some("Ordered by mistake".into())
+        })
+    );
+    // Hostile: a flag that is not a boolean names its item and field.
+    items[1]["BuyerRequestedCancel"]["IsBuyerRequestedCancel"] = json!(7);
+    let (_, _, field) = malformed(&map_order(&chan(), MKT, &order_json(), &items));
+    assert_eq!(
+        field,
+        "OrderItems[1].BuyerRequestedCancel.IsBuyerRequestedCancel"
+    );
+}
+
 mod cancellation {
     use super::*;
     use crate::cancel::{REASONS, acknowledgement_feed, is_xml, reason_code, report_as_json};

@@ -308,6 +308,7 @@ pub fn map_order(channel: &ChannelId, raw: &Value) -> Pulled<Order> {
             is_business: r
                 .opt_bool(raw, "is_business", "is_business")?
                 .unwrap_or(false),
+            buyer_cancel_request: None,
             raw: raw.clone(),
         })
     })

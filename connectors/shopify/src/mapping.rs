@@ -502,6 +502,7 @@ pub fn map_order(channel: &ChannelId, raw: &Value) -> Pulled<Order> {
             raw_service_level,
             fulfilled_by: FulfilledBy::Merchant,
             is_business: false,
+            buyer_cancel_request: None,
             raw: raw.clone(),
         })
     })

@@ -461,6 +461,7 @@ mod tests {
             raw_service_level: Some("standard".into()),
             fulfilled_by: FulfilledBy::Merchant,
             is_business: false,
+            buyer_cancel_request: None,
             raw: Value::Null,
         }
     }

@@ -254,6 +254,22 @@ impl AmazonSandbox {
         self.app.state.lock().set_order_status(id, status)
     }
 
+    /// The buyer asks to cancel an unshipped order: every item shows `BuyerRequestedCancel`
+    /// (and the order a new `LastUpdateDate`). Amazon leaves the decision to the seller.
+    pub fn buyer_requests_cancel(&self, id: &str, reason: &str) -> Result<(), ApiError> {
+        let mut st = self.app.state.lock();
+        let o = st
+            .orders
+            .get_mut(id)
+            .ok_or_else(|| ApiError::not_found(format!("order {id}")))?;
+        for it in &mut o.items {
+            it["BuyerRequestedCancel"] =
+                serde_json::json!({"IsBuyerRequestedCancel": "true", "BuyerCancelReason": reason});
+        }
+        st.touch(id);
+        Ok(())
+    }
+
     /// The order as getOrder shows it with PII, and its items.
     pub fn order(&self, id: &str) -> Option<(Value, Vec<Value>)> {
         let st = self.app.state.lock();

@@ -86,6 +86,7 @@ mod tests {
                 program: "FBA".into(),
             },
             is_business: false,
+            buyer_cancel_request: None,
             raw: serde_json::json!({"AmazonOrderId": "114-1234567-1234567"}),
         }
     }

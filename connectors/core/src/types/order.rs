@@ -36,8 +36,20 @@ pub struct Order {
     pub raw_service_level: Option<String>,
     pub fulfilled_by: FulfilledBy,
     pub is_business: bool,
+    /// The buyer asked the marketplace to cancel, and the marketplace leaves the decision to
+    /// the seller (Amazon's `BuyerRequestedCancel`). Cancelling "because the buyer asked" does
+    /// not count against the seller there, any other reason does.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub buyer_cancel_request: Option<BuyerCancelRequest>,
     /// The marketplace payload, kept for replay.
     pub raw: serde_json::Value,
+}
+
+/// See [`Order::buyer_cancel_request`].
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BuyerCancelRequest {
+    /// The buyer's reason, as the marketplace gives it.
+    pub reason: Option<String>,
 }
 
 impl Order {
