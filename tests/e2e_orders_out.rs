@@ -495,14 +495,7 @@ async fn an_odoo_cancel_of_an_amazon_order_goes_out_in_one_acknowledgement_feed(
     .await
     .unwrap();
     let new_order = || amazon_sale(&amz_sb, 1);
-    let amz = handle(
-        &w,
-        "amz",
-        "amazon",
-        Arc::new(
-            AmazonChannel::new(ChannelId::new("amz").unwrap(), amz_sb.amazon_config()).unwrap(),
-        ),
-    );
+    let amz = amazon_handle(&w, amz_sb.amazon_config());
     let (engine, _) = engine(&w.config, w.store.clone(), vec![amz.clone()]).await;
     let cancel = |so: i64| {
         h(&w)
@@ -614,14 +607,7 @@ async fn an_amazon_buyers_cancel_request_asks_a_person_once_and_goes_out_as_the_
     })
     .await
     .unwrap();
-    let amz = handle(
-        &w,
-        "amz",
-        "amazon",
-        Arc::new(
-            AmazonChannel::new(ChannelId::new("amz").unwrap(), amz_sb.amazon_config()).unwrap(),
-        ),
-    );
+    let amz = amazon_handle(&w, amz_sb.amazon_config());
     let (engine, _) = engine(&w.config, w.store.clone(), vec![amz.clone()]).await;
     let ext = amazon_sale(&amz_sb, 1);
     let (so, _) = bound_order(&w, "amz", &ext, 1.0);
@@ -1065,6 +1051,17 @@ fn bound_order(w: &World, channel: &str, ext: &str, qty: f64) -> (i64, i64) {
     (so, pk)
 }
 
+/// Channel `amz`: the real Amazon connector on `cfg` (a sandbox's `amazon_config()`).
+fn amazon_handle(w: &World, cfg: channel_amazon::AmazonConfig) -> ChannelHandle {
+    let id = ChannelId::new("amz").unwrap();
+    handle(
+        w,
+        "amz",
+        "amazon",
+        Arc::new(AmazonChannel::new(id, cfg).unwrap()),
+    )
+}
+
 fn handle(
     w: &World,
     id: &str,
@@ -1125,14 +1122,7 @@ async fn shopify_fulfils_and_cancels_and_amazon_confirms_the_shipment_once_each(
             ..Default::default()
         })
         .unwrap();
-    let amz = handle(
-        &w,
-        "amz",
-        "amazon",
-        Arc::new(
-            AmazonChannel::new(ChannelId::new("amz").unwrap(), amz_sb.amazon_config()).unwrap(),
-        ),
-    );
+    let amz = amazon_handle(&w, amz_sb.amazon_config());
     let (engine, _) = engine(&w.config, w.store.clone(), vec![shp.clone(), amz.clone()]).await;
 
     let (_, shop_pk) = bound_order(&w, "shp", &shop_ext.to_string(), 2.0);
@@ -1194,12 +1184,7 @@ async fn an_amazon_return_read_from_the_returns_report_restocks_once() {
     let ext = amazon_sale(&amz_sb, 2);
     let mut cfg = amz_sb.amazon_config();
     cfg.connection.returns_interval_secs = 0;
-    let amz = handle(
-        &w,
-        "amz",
-        "amazon",
-        Arc::new(AmazonChannel::new(ChannelId::new("amz").unwrap(), cfg).unwrap()),
-    );
+    let amz = amazon_handle(&w, cfg);
     let (engine, _) = engine(&w.config, w.store.clone(), vec![amz.clone()]).await;
     let (so, pk) = bound_order(&w, "amz", &ext, 2.0);
     ship(&w, pk, Some("1ZAMAZONRET1"), None);

@@ -417,7 +417,8 @@ async fn workflow(sb: &AmazonSandbox) {
     assert_eq!(returned.len(), 1, "the returns report was never read");
     // A cancellation: the order-acknowledgement feed, polled until processed.
     let doomed = sb.create_order(NewOrder::default()).unwrap();
-    sb.buyer_requests_cancel(&doomed, "Changed my mind").unwrap();
+    sb.buyer_requests_cancel(&doomed, "Changed my mind")
+        .unwrap();
     match ch.get_order(&doomed).await.unwrap() {
         Pulled::Ok(o) => assert!(o.buyer_cancel_request.is_some()),
         other => panic!("{other:?}"),
