@@ -30,8 +30,8 @@
 //! `BuyerRequest` with the buyer's words, whatever the tags or the default say.
 //!
 //! A channel that takes the cancellation for later processing (Amazon's order-acknowledgement
-//! feed answers `CancelAck::pending`) keeps the key open and its handle under
-//! `cancel-out:<channel>:<order>:pending`. Each later round re-reads the order first (shown
+//! feed answers `CancelAck::pending`) keeps the key open and its handle, with the reason sent,
+//! under `cancel-out:<channel>:<order>:pending`. Each later round re-reads the order first (shown
 //! cancelled → done), then polls the handle: still processing → wait; accepted → done;
 //! refused or unreadable → a note for a person. Only a feed the channel dropped before
 //! processing it is sent again, and only after the re-read showed the order still open.
@@ -42,6 +42,7 @@ use channels_core::{
 };
 use rust_decimal::Decimal;
 use rust_decimal::prelude::ToPrimitive;
+use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
 
 use super::fulfilment::{
@@ -446,12 +447,31 @@ async fn cancel_one(
             (reason, tag, detail)
         }
     };
-    let done = Done {
-        so_id,
-        so_name: &so_name,
-        ext: &ext,
-        reason,
-        detail: detail.as_deref(),
+    // A request sent earlier and not yet answered: its confirmation states what was sent,
+    // even if the order no longer shows why (a buyer's request is gone once it is cancelled).
+    let pending_key = format!("{key}:pending");
+    let sent: Option<Sent> = match &begun {
+        Some(_) => match ctx.store.peek(&pending_key).await? {
+            Some(Begin::Done { remote_id }) => serde_json::from_str(&remote_id).ok(),
+            _ => None,
+        },
+        None => None,
+    };
+    let done = match &sent {
+        Some(s) => Done {
+            so_id,
+            so_name: &so_name,
+            ext: &ext,
+            reason: s.reason,
+            detail: s.detail.as_deref(),
+        },
+        None => Done {
+            so_id,
+            so_name: &so_name,
+            ext: &ext,
+            reason,
+            detail: detail.as_deref(),
+        },
     };
     match order.status {
         OrderStatus::Cancelled => {
@@ -484,11 +504,12 @@ async fn cancel_one(
         _ => {}
     }
     // A request the channel is still processing: its answer, not a second request.
-    let pending_key = format!("{key}:pending");
-    if begun.is_some()
-        && let Some(Begin::Done { remote_id: handle }) = ctx.store.peek(&pending_key).await?
-    {
-        let polled = ctx.ch.channel.poll_pending(&[PendingHandle(handle)]).await;
+    if let Some(s) = &sent {
+        let polled = ctx
+            .ch
+            .channel
+            .poll_pending(&[PendingHandle(s.handle.clone())])
+            .await;
         match polled {
             Err(e) if e.is_retryable() => {
                 report
@@ -568,7 +589,14 @@ async fn cancel_one(
         }) => {
             // Taken for later: the handle is kept, the key stays open, the next rounds
             // re-read the order and poll the handle.
-            ctx.store.finish(&pending_key, &handle.0).await?;
+            let sent = Sent {
+                handle: handle.0,
+                reason,
+                detail: detail.clone(),
+            };
+            // Strings and a unit enum: serialising cannot fail.
+            let record = serde_json::to_string(&sent).unwrap_or_default();
+            ctx.store.finish(&pending_key, &record).await?;
             report.cancel_pending += 1;
             ctx.emit(
                 "cancel_sent",
@@ -628,6 +656,14 @@ async fn cancel_one(
             Ok(true)
         }
     }
+}
+
+/// What a cancellation the channel took for later sent, kept under `cancel-out:…:pending`.
+#[derive(Serialize, Deserialize)]
+struct Sent {
+    handle: String,
+    reason: CancelReason,
+    detail: Option<String>,
 }
 
 /// A cancellation the channel confirmed: the note on the order, the count and the event.

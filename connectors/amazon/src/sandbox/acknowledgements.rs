@@ -148,6 +148,13 @@ impl State {
         if let Some(o) = self.orders.get_mut(&order_id) {
             o.order["OrderStatus"] = json!("Canceled");
             o.order["NumberOfItemsUnshipped"] = json!(0);
+            // A buyer's request is settled once the order is cancelled: it is not shown
+            // any more (the seller must not depend on it to know why it cancelled).
+            for it in &mut o.items {
+                if let Some(m) = it.as_object_mut() {
+                    m.remove("BuyerRequestedCancel");
+                }
+            }
         }
         self.touch(&order_id);
         (mid, Some(order_id), None)
