@@ -674,6 +674,66 @@ async fn an_amazon_buyers_cancel_request_asks_a_person_once_and_goes_out_as_the_
     );
 }
 
+/// The buyer asked Amazon to cancel before the order reached Odoo: the audit holds it as a
+/// draft (nothing reserved, nothing picked), asking once; cancelling the draft sends the
+/// buyer's reason.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_amazon_order_the_buyer_already_asked_to_cancel_is_held_before_any_picking() {
+    use channel_amazon::sandbox::{AmazonSandbox, SandboxConfig};
+    let w = world("").await;
+    let amz_sb = AmazonSandbox::start(SandboxConfig {
+        feed_delay: std::time::Duration::from_millis(50),
+        ..Default::default()
+    })
+    .await
+    .unwrap();
+    let amz = amazon_handle(&w, amz_sb.amazon_config());
+    let (engine, _) = engine(&w.config, w.store.clone(), vec![amz.clone()]).await;
+    let ext = amazon_sale(&amz_sb, 1);
+    amz_sb.buyer_requests_cancel(&ext, "Wrong size").unwrap();
+    let (_, imported) = engine.orders_round(&amz).await.unwrap();
+    assert_eq!((imported.imported, imported.held), (1, 1), "{imported:?}");
+    let so = h(&w)
+        .search_read(
+            "sale.order",
+            json!([["client_order_ref", "=", format!("amz:{ext}")]]),
+            &["state", "picking_ids"],
+        )
+        .unwrap();
+    assert_eq!(so.len(), 1);
+    assert_eq!(so[0]["state"], "draft", "held: nothing reserved");
+    assert_eq!(so[0]["picking_ids"], json!([]), "nothing to pick");
+    let so = so[0]["id"].as_i64().unwrap();
+    let activities = |w: &World| {
+        h(w).search_read("mail.activity", json!([["res_id", "=", so]]), &["summary"])
+            .unwrap()
+    };
+    let a = activities(&w);
+    assert_eq!(a.len(), 1, "one question, not two: {a:?}");
+    assert!(
+        a[0]["summary"]
+            .as_str()
+            .unwrap()
+            .contains("buyer asked to cancel")
+    );
+    assert_eq!(notes_with(&w, "sale.order", so, "(reason: Wrong size)"), 1);
+    // The order changes on Amazon: still one question.
+    amz_sb.set_order_status(&ext, "Unshipped").unwrap();
+    engine.orders_round(&amz).await.unwrap();
+    assert_eq!(activities(&w).len(), 1);
+
+    // The person agrees with the buyer: the draft is cancelled, and so is the Amazon order.
+    h(&w)
+        .call("sale.order", "action_cancel", json!([[so]]), json!({}))
+        .unwrap();
+    engine.outbound_round(&amz).await.unwrap();
+    let doc = amz_sb.acknowledgement_documents().pop().unwrap();
+    assert!(
+        doc.contains("<CancelReason>BuyerCanceled</CancelReason>"),
+        "{doc}"
+    );
+}
+
 /// The sandbox marketplace with its cancellation API taken away: a channel whose
 /// marketplace has none.
 struct NoCancelApi(Arc<dyn channels_core::Channel>);

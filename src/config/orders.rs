@@ -131,6 +131,9 @@ pub struct AuditRules {
     pub duplicate_window: Duration,
     /// Hold when no allowed warehouse (or split) can ship every unit.
     pub check_stock: bool,
+    /// Hold a merchant-shipped order the buyer has already asked the marketplace to cancel
+    /// (Amazon's `BuyerRequestedCancel`), so that nothing is picked before a person decides.
+    pub hold_cancel_requests: bool,
 }
 
 impl Default for AuditRules {
@@ -142,6 +145,7 @@ impl Default for AuditRules {
             max_line_quantity: 100,
             duplicate_window: Duration::from_secs(10 * 60),
             check_stock: true,
+            hold_cancel_requests: true,
         }
     }
 }
@@ -156,6 +160,7 @@ impl AuditRules {
             max_line_quantity: 0,
             duplicate_window: Duration::ZERO,
             check_stock: false,
+            hold_cancel_requests: false,
         }
     }
 }
@@ -288,6 +293,7 @@ pub struct RawAudit {
     pub max_line_quantity: i64,
     pub duplicate_window_minutes: i64,
     pub check_stock: bool,
+    pub hold_cancel_requests: bool,
 }
 
 impl Default for RawAudit {
@@ -300,6 +306,7 @@ impl Default for RawAudit {
             max_line_quantity: i64::from(d.max_line_quantity),
             duplicate_window_minutes: (d.duplicate_window.as_secs() / 60) as i64,
             check_stock: d.check_stock,
+            hold_cancel_requests: d.hold_cancel_requests,
         }
     }
 }
@@ -314,6 +321,7 @@ pub struct RawAuditOverride {
     pub max_line_quantity: Option<i64>,
     pub duplicate_window_minutes: Option<i64>,
     pub check_stock: Option<bool>,
+    pub hold_cancel_requests: Option<bool>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -460,6 +468,7 @@ fn audit_rules(raw: RawAudit, base: &KeyPath, p: &mut Problems<'_>) -> AuditRule
         max_line_quantity: qty as u32,
         duplicate_window: Duration::from_secs(mins as u64 * 60),
         check_stock: raw.check_stock,
+        hold_cancel_requests: raw.hold_cancel_requests,
     }
 }
 
@@ -484,6 +493,7 @@ fn audit_override(
                 .duplicate_window_minutes
                 .unwrap_or((d.duplicate_window.as_secs() / 60) as i64),
             check_stock: raw.check_stock.unwrap_or(d.check_stock),
+            hold_cancel_requests: raw.hold_cancel_requests.unwrap_or(d.hold_cancel_requests),
         },
         base,
         p,

@@ -14,7 +14,7 @@
 use std::fmt;
 use std::time::Duration;
 
-use channels_core::{Address, Buyer, Order};
+use channels_core::{Address, Buyer, BuyerCancelRequest, Order};
 use jiff::Timestamp;
 use rust_decimal::Decimal;
 
@@ -45,6 +45,8 @@ pub enum Rule {
     Currency,
     /// Odoo refused to confirm the order.
     Confirmation,
+    /// The buyer already asked the marketplace to cancel it.
+    CancelRequest,
 }
 
 impl Rule {
@@ -60,6 +62,7 @@ impl Rule {
             Rule::Tax => "tax not mapped",
             Rule::Currency => "currency",
             Rule::Confirmation => "Odoo refused to confirm",
+            Rule::CancelRequest => "buyer asked to cancel",
         }
     }
 }
@@ -115,6 +118,8 @@ pub struct AuditInput {
     pub shortages: Vec<Shortage>,
     /// The earlier order this one duplicates (see [`find_duplicate`]).
     pub duplicate_of: Option<String>,
+    /// The buyer's cancellation request the marketplace left to the seller.
+    pub cancel_request: Option<BuyerCancelRequest>,
 }
 
 impl AuditInput {
@@ -214,6 +219,21 @@ pub fn audit(rules: &AuditRules, input: &AuditInput) -> Vec<Finding> {
                 ),
             ));
         }
+    }
+    if merchant
+        && rules.hold_cancel_requests
+        && let Some(req) = &input.cancel_request
+    {
+        out.push(Finding::new(
+            Rule::CancelRequest,
+            format!(
+                "the buyer asked the marketplace to cancel this order{}: cancel it here and odoo-channels cancels it on the channel as the buyer's request, or confirm it to ship it anyway",
+                req.reason
+                    .as_deref()
+                    .map(|r| format!(" (reason: {r})"))
+                    .unwrap_or_default()
+            ),
+        ));
     }
     out
 }
@@ -365,11 +385,31 @@ mod tests {
             lines: vec![line("A", 1, dec!(10), Some(dec!(10)))],
             shortages: vec![],
             duplicate_of: None,
+            cancel_request: None,
         }
     }
 
     fn rules_of(f: &[Finding]) -> Vec<Rule> {
         f.iter().map(|f| f.rule).collect()
+    }
+
+    #[test]
+    fn a_buyers_cancel_request_holds_a_merchant_order_unless_the_rule_is_off() {
+        let mut input = clean();
+        input.cancel_request = Some(BuyerCancelRequest {
+            reason: Some("Ordered twice".into()),
+        });
+        let f = audit(&AuditRules::default(), &input);
+        assert_eq!(rules_of(&f), [Rule::CancelRequest]);
+        assert!(f[0].message.contains("(reason: Ordered twice)"), "{}", f[0]);
+        let off = AuditRules {
+            hold_cancel_requests: false,
+            ..AuditRules::default()
+        };
+        assert!(audit(&off, &input).is_empty());
+        // Amazon ships it (FBA): nothing of the seller's to hold.
+        input.marketplace_fulfilled = true;
+        assert!(audit(&AuditRules::default(), &input).is_empty());
     }
 
     #[test]
@@ -533,14 +573,16 @@ mod tests {
             0u32..50,
             0u64..30,
             any::<bool>(),
+            any::<bool>(),
         )
-            .prop_map(|(addr, phone, pct, qty, mins, stock)| AuditRules {
+            .prop_map(|(addr, phone, pct, qty, mins, stock, cancel)| AuditRules {
                 require_address: addr,
                 require_phone: phone,
                 max_price_deviation_percent: Decimal::from(pct),
                 max_line_quantity: qty,
                 duplicate_window: Duration::from_secs(mins * 60),
                 check_stock: stock,
+                hold_cancel_requests: cancel,
             })
     }
 
@@ -563,24 +605,28 @@ mod tests {
             proptest::collection::vec(line, 1..5),
             proptest::collection::vec((0i64..100, 0i64..100), 0..3),
             proptest::option::of("[A-Z]{3}-[0-9]{2}"),
+            proptest::option::of(proptest::option::of("[a-z ]{0,12}")),
         )
-            .prop_map(|(mf, missing, phone, lines, short, dup)| AuditInput {
-                marketplace_fulfilled: mf,
-                missing_address: missing,
-                has_phone: phone,
-                lines,
-                shortages: short
-                    .into_iter()
-                    .enumerate()
-                    .map(|(i, (w, a))| Shortage {
-                        line: i,
-                        sku: format!("S{i}"),
-                        wanted: Decimal::from(w + a + 1),
-                        available: Decimal::from(a),
-                    })
-                    .collect(),
-                duplicate_of: dup,
-            })
+            .prop_map(
+                |(mf, missing, phone, lines, short, dup, cancel)| AuditInput {
+                    marketplace_fulfilled: mf,
+                    missing_address: missing,
+                    has_phone: phone,
+                    lines,
+                    shortages: short
+                        .into_iter()
+                        .enumerate()
+                        .map(|(i, (w, a))| Shortage {
+                            line: i,
+                            sku: format!("S{i}"),
+                            wanted: Decimal::from(w + a + 1),
+                            available: Decimal::from(a),
+                        })
+                        .collect(),
+                    duplicate_of: dup,
+                    cancel_request: cancel.map(|reason| BuyerCancelRequest { reason }),
+                },
+            )
     }
 
     proptest! {
@@ -599,6 +645,7 @@ mod tests {
             strict.require_address = true;
             strict.require_phone = true;
             strict.check_stock = true;
+            strict.hold_cancel_requests = true;
             if !strict.max_price_deviation_percent.is_zero() {
                 strict.max_price_deviation_percent = strict.max_price_deviation_percent.min(Decimal::from(pct.max(1)));
             }

@@ -1116,6 +1116,7 @@ impl Importer<'_> {
                 .collect(),
             shortages,
             duplicate_of,
+            cancel_request: order.buyer_cancel_request.clone(),
         };
         findings.extend(audit::audit(&cx.settings.audit, &input));
 
@@ -1453,7 +1454,10 @@ impl Importer<'_> {
                 );
                 self.log.note("sale.order", c.odoo_id, &text).await;
             }
-            self.buyer_cancel_request(cx, c.odoo_id, &c.order).await?;
+            // Held for the request itself: the hold's note and activity already ask.
+            let asked = c.held && c.findings.iter().any(|f| f.rule == Rule::CancelRequest);
+            self.buyer_cancel_request(cx, c.odoo_id, &c.order, asked)
+                .await?;
         }
         crate::failpoint::hit("orders.before_done");
 
@@ -1806,11 +1810,13 @@ impl Importer<'_> {
     /// (`Order::buyer_cancel_request`), and the marketplace leaves it to the seller: once per
     /// order (`cancel-req:<channel>:<order>`), a note and an activity tell a person to cancel
     /// it here (the cancellation then goes out as the buyer's request) or to ship it.
+    /// `asked`: the audit held the order for this very request (its hold asked already).
     async fn buyer_cancel_request(
         &self,
         cx: &Ctx<'_>,
         odoo_id: i64,
         order: &Order,
+        asked: bool,
     ) -> Result<(), OrderError> {
         let Some(req) = &order.buyer_cancel_request else {
             return Ok(());
@@ -1821,6 +1827,7 @@ impl Importer<'_> {
         let key = format!("cancel-req:{}:{}", cx.channel, order.external_id);
         match self.store.begin(&key).await? {
             Begin::Done { .. } => return Ok(()),
+            _ if asked => {}
             // Interrupted after the note: its activity says whether it was all done.
             Begin::Pending { .. } if self.has_activity(cx, odoo_id, CANCEL_REQUEST).await => {}
             Begin::Fresh | Begin::Pending { .. } => {
@@ -1924,7 +1931,7 @@ impl Importer<'_> {
         let updated = if matches!(ex.state.as_str(), "cancel") {
             false
         } else {
-            self.buyer_cancel_request(cx, ex.id, order).await?;
+            self.buyer_cancel_request(cx, ex.id, order, false).await?;
             self.apply_updates(cx, order, ex).await?
         };
         if order.status == OrderStatus::Cancelled && ex.state != "cancel" {
