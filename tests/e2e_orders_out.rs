@@ -485,18 +485,11 @@ async fn an_odoo_cancel_reaches_the_channel_once_with_the_mapped_reason() {
 /// and tells a person when Amazon cannot or did not cancel.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_odoo_cancel_of_an_amazon_order_goes_out_in_one_acknowledgement_feed() {
-    use channel_amazon::sandbox::{AmazonSandbox, Fault, SandboxConfig};
+    use channel_amazon::sandbox::Fault;
     const DELAY: std::time::Duration = std::time::Duration::from_millis(1000);
     let w = world("").await;
-    let amz_sb = AmazonSandbox::start(SandboxConfig {
-        feed_delay: DELAY,
-        ..Default::default()
-    })
-    .await
-    .unwrap();
+    let (amz_sb, amz, engine) = with_amazon(&w, DELAY, |_| {}).await;
     let new_order = || amazon_sale(&amz_sb, 1);
-    let amz = amazon_handle(&w, amz_sb.amazon_config());
-    let (engine, _) = engine(&w.config, w.store.clone(), vec![amz.clone()]).await;
     let cancel = |so: i64| {
         h(&w)
             .call("sale.order", "action_cancel", json!([[so]]), json!({}))
@@ -599,16 +592,8 @@ async fn an_odoo_cancel_of_an_amazon_order_goes_out_in_one_acknowledgement_feed(
 /// against the seller.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_amazon_buyers_cancel_request_asks_a_person_once_and_goes_out_as_the_buyers() {
-    use channel_amazon::sandbox::{AmazonSandbox, SandboxConfig};
     let w = world("").await;
-    let amz_sb = AmazonSandbox::start(SandboxConfig {
-        feed_delay: std::time::Duration::from_millis(50),
-        ..Default::default()
-    })
-    .await
-    .unwrap();
-    let amz = amazon_handle(&w, amz_sb.amazon_config());
-    let (engine, _) = engine(&w.config, w.store.clone(), vec![amz.clone()]).await;
+    let (amz_sb, amz, engine) = with_amazon(&w, std::time::Duration::from_millis(50), |_| {}).await;
     let ext = amazon_sale(&amz_sb, 1);
     let (so, _) = bound_order(&w, "amz", &ext, 1.0);
     let asks = |w: &World| {
@@ -679,16 +664,8 @@ async fn an_amazon_buyers_cancel_request_asks_a_person_once_and_goes_out_as_the_
 /// buyer's reason.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_amazon_order_the_buyer_already_asked_to_cancel_is_held_before_any_picking() {
-    use channel_amazon::sandbox::{AmazonSandbox, SandboxConfig};
     let w = world("").await;
-    let amz_sb = AmazonSandbox::start(SandboxConfig {
-        feed_delay: std::time::Duration::from_millis(50),
-        ..Default::default()
-    })
-    .await
-    .unwrap();
-    let amz = amazon_handle(&w, amz_sb.amazon_config());
-    let (engine, _) = engine(&w.config, w.store.clone(), vec![amz.clone()]).await;
+    let (amz_sb, amz, engine) = with_amazon(&w, std::time::Duration::from_millis(50), |_| {}).await;
     let ext = amazon_sale(&amz_sb, 1);
     amz_sb.buyer_requests_cancel(&ext, "Wrong size").unwrap();
     let (_, imported) = engine.orders_round(&amz).await.unwrap();
@@ -1111,6 +1088,31 @@ fn bound_order(w: &World, channel: &str, ext: &str, qty: f64) -> (i64, i64) {
     (so, pk)
 }
 
+/// An Amazon sandbox whose feeds are processed `feed_delay` after they are sent, wired as
+/// channel `amz` (its configuration passed through `tweak`), and an engine over it.
+async fn with_amazon(
+    w: &World,
+    feed_delay: std::time::Duration,
+    tweak: impl FnOnce(&mut channel_amazon::AmazonConfig),
+) -> (
+    channel_amazon::sandbox::AmazonSandbox,
+    ChannelHandle,
+    Arc<odoo_channels::sync::Engine>,
+) {
+    let sb =
+        channel_amazon::sandbox::AmazonSandbox::start(channel_amazon::sandbox::SandboxConfig {
+            feed_delay,
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    let mut cfg = sb.amazon_config();
+    tweak(&mut cfg);
+    let ch = amazon_handle(w, cfg);
+    let (engine, _) = engine(&w.config, w.store.clone(), vec![ch.clone()]).await;
+    (sb, ch, engine)
+}
+
 /// Channel `amz`: the real Amazon connector on `cfg` (a sandbox's `amazon_config()`).
 fn amazon_handle(w: &World, cfg: channel_amazon::AmazonConfig) -> ChannelHandle {
     let id = ChannelId::new("amz").unwrap();
@@ -1232,20 +1234,14 @@ async fn shopify_fulfils_and_cancels_and_amazon_confirms_the_shipment_once_each(
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_amazon_return_read_from_the_returns_report_restocks_once() {
-    use channel_amazon::sandbox::{AmazonSandbox, NewReturn, SandboxConfig};
+    use channel_amazon::sandbox::NewReturn;
     let w = world("").await;
     let (product, _) = first(&w);
-    let amz_sb = AmazonSandbox::start(SandboxConfig {
-        feed_delay: std::time::Duration::from_millis(50),
-        ..Default::default()
+    let (amz_sb, amz, engine) = with_amazon(&w, std::time::Duration::from_millis(50), |c| {
+        c.connection.returns_interval_secs = 0
     })
-    .await
-    .unwrap();
+    .await;
     let ext = amazon_sale(&amz_sb, 2);
-    let mut cfg = amz_sb.amazon_config();
-    cfg.connection.returns_interval_secs = 0;
-    let amz = amazon_handle(&w, cfg);
-    let (engine, _) = engine(&w.config, w.store.clone(), vec![amz.clone()]).await;
     let (so, pk) = bound_order(&w, "amz", &ext, 2.0);
     ship(&w, pk, Some("1ZAMAZONRET1"), None);
     let round = || async {
