@@ -325,6 +325,25 @@ pub struct ShopifyChannel {
 }
 
 impl ShopifyChannel {
+    /// The `order` of a read by order id (`doc` takes `$id`); an order the shop does not have
+    /// is `NotFound`, so a caller re-checking after a write never mistakes it for "not done".
+    async fn read_order(
+        &self,
+        doc: &docs::Document,
+        external_id: &str,
+    ) -> Result<Value, ChannelError> {
+        let d = self
+            .client
+            .query(doc, json!({"id": to_gid("Order", external_id)}))
+            .await?;
+        if d["order"].is_null() {
+            return Err(ChannelError::NotFound {
+                what: format!("order {external_id}"),
+            });
+        }
+        Ok(d["order"].clone())
+    }
+
     pub fn new(id: ChannelId, config: ShopifyConfig) -> Result<Self, ChannelError> {
         config.validate()?;
         let client = Client::new(&id, &config)?;
@@ -1835,19 +1854,7 @@ impl Channel for ShopifyChannel {
     /// order's fulfillments are read first (and again after an ambiguous answer), and a
     /// fulfillment that already carries the number is acknowledged, not created again.
     async fn confirm_shipment(&self, s: &Shipment) -> Result<ShipmentAck, ChannelError> {
-        let order_gid = to_gid("Order", &s.order_external_id);
-        let state = || async {
-            let d = self
-                .client
-                .query(&docs::FULFILLMENT_STATE, json!({"id": order_gid}))
-                .await?;
-            if d["order"].is_null() {
-                return Err(ChannelError::NotFound {
-                    what: format!("order {}", s.order_external_id),
-                });
-            }
-            Ok::<Value, ChannelError>(d["order"].clone())
-        };
+        let state = || self.read_order(&docs::FULFILLMENT_STATE, &s.order_external_id);
         let existing = |o: &Value| -> Option<String> {
             o["fulfillments"].as_array().and_then(|fs| {
                 fs.iter()
@@ -1985,11 +1992,10 @@ impl Channel for ShopifyChannel {
                     .as_str()
                     .and_then(|g| gid_number(g, "Fulfillment"));
                 let status = self
-                    .client
-                    .query(&docs::ORDER_STATUS, json!({"id": order_gid}))
+                    .read_order(&docs::ORDER_STATUS, &s.order_external_id)
                     .await
                     .ok()
-                    .map(|d| status_of(&d["order"]));
+                    .map(|o| status_of(&o));
                 Ok(ShipmentAck {
                     external_id: id,
                     already_existed: false,
@@ -2025,18 +2031,7 @@ impl Channel for ShopifyChannel {
             });
         }
         let order_gid = to_gid("Order", &c.order_external_id);
-        let read = || async {
-            let d = self
-                .client
-                .query(&docs::ORDER_STATUS, json!({"id": order_gid}))
-                .await?;
-            if d["order"].is_null() {
-                return Err(ChannelError::NotFound {
-                    what: format!("order {}", c.order_external_id),
-                });
-            }
-            Ok::<Value, ChannelError>(d["order"].clone())
-        };
+        let read = || self.read_order(&docs::ORDER_STATUS, &c.order_external_id);
         let before = read().await?;
         if !before["cancelledAt"].is_null() {
             return Ok(CancelAck {

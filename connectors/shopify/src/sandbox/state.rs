@@ -808,6 +808,33 @@ impl State {
             .map(|l| l.available)
     }
 
+    /// Units back on hand: `(variant, location, quantity)` each, then one level event per
+    /// level changed. A variant or location the shop no longer has is skipped.
+    fn restock(
+        &mut self,
+        restocks: impl IntoIterator<Item = (Option<u64>, u64, i64)>,
+        now: Timestamp,
+    ) {
+        let mut level_events = Vec::new();
+        for (vid, loc, q) in restocks {
+            if let Some(iid) = vid
+                .and_then(|v| self.variants.get(&v))
+                .map(|v| v.inventory_item_id)
+                && let Some(l) = self
+                    .items
+                    .get_mut(&iid)
+                    .and_then(|i| i.levels.get_mut(&loc))
+            {
+                l.available += q;
+                l.updated_at = now;
+                level_events.push((iid, loc));
+            }
+        }
+        for (iid, loc) in level_events {
+            self.emit_level(iid, loc);
+        }
+    }
+
     fn emit_level(&mut self, item_id: u64, location_id: u64) {
         let Some(l) = self
             .items
@@ -2072,24 +2099,7 @@ impl State {
         for l in o.lines.iter_mut() {
             l.removed = l.quantity;
         }
-        let mut level_events = Vec::new();
-        for (vid, loc, q) in restocks {
-            if let Some(iid) = vid
-                .and_then(|v| self.variants.get(&v))
-                .map(|v| v.inventory_item_id)
-                && let Some(l) = self
-                    .items
-                    .get_mut(&iid)
-                    .and_then(|i| i.levels.get_mut(&loc))
-            {
-                l.available += q;
-                l.updated_at = now;
-                level_events.push((iid, loc));
-            }
-        }
-        for (iid, loc) in level_events {
-            self.emit_level(iid, loc);
-        }
+        self.restock(restocks, now);
         if refund && refund_amount > Decimal::ZERO {
             let rid = self.id();
             let tid = self.id();
@@ -2366,24 +2376,7 @@ impl State {
             };
         }
         o.updated_at = now;
-        let mut level_events = Vec::new();
-        for (vid, q) in restocks {
-            if let Some(iid) = vid
-                .and_then(|v| self.variants.get(&v))
-                .map(|v| v.inventory_item_id)
-                && let Some(l) = self
-                    .items
-                    .get_mut(&iid)
-                    .and_then(|i| i.levels.get_mut(&loc))
-            {
-                l.available += q;
-                l.updated_at = now;
-                level_events.push((iid, loc));
-            }
-        }
-        for (iid, loc) in level_events {
-            self.emit_level(iid, loc);
-        }
+        self.restock(restocks.into_iter().map(|(vid, q)| (vid, loc, q)), now);
         for (k, (a, _, gateway)) in txns.iter().enumerate() {
             if gateway == "shopify_payments" {
                 self.add_refund_balance(oid, tids[k], *a, now);
